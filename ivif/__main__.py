@@ -1,0 +1,3 @@
+from ivif.cli import main
+
+raise SystemExit(main())

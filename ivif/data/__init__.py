@@ -1,0 +1,1 @@
+"""Datasets: registry, fetch, ingest/validation, WebDataset shards and the decoded cache."""

@@ -1,0 +1,1 @@
+"""File-system edges: atomic writes and image reading/writing."""

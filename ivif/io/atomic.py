@@ -1,0 +1,69 @@
+"""Atomic file and directory writes: write to a temporary name, then rename.
+
+Readers never see a half-written file, and a failure leaves whatever was there before
+untouched. Temporary names live in the destination's directory so ``os.replace`` is a
+same-filesystem rename.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+
+@contextlib.contextmanager
+def atomic_path(dest: str | Path, suffix: str = "") -> Iterator[Path]:
+    """Yield a temporary path next to ``dest``; rename it onto ``dest`` on success.
+
+    On an exception the temporary file is removed and ``dest`` is left as it was.
+    ``suffix`` lets writers that infer the format from the extension (``np.save``,
+    ``cv2.imwrite``) see the right one.
+    """
+    dest = Path(dest)
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp_name = tempfile.mkstemp(prefix=f".{dest.name}.", suffix=suffix or dest.suffix + ".tmp", dir=dest.parent)
+    os.close(fd)
+    tmp = Path(tmp_name)
+    try:
+        yield tmp
+        os.replace(tmp, dest)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+
+
+def atomic_write_bytes(dest: str | Path, data: bytes) -> None:
+    with atomic_path(dest) as tmp:
+        tmp.write_bytes(data)
+
+
+def atomic_write_text(dest: str | Path, text: str) -> None:
+    atomic_write_bytes(dest, text.encode("utf-8"))
+
+
+@contextlib.contextmanager
+def atomic_dir(dest: str | Path) -> Iterator[Path]:
+    """Yield an empty temporary directory; on success it replaces ``dest`` whole.
+
+    An existing ``dest`` is moved aside first and deleted only after the new one is in
+    place, so a failure at any point leaves either the old or the new tree, never a mix.
+    """
+    dest = Path(dest)
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{dest.name}.", suffix=".tmp", dir=dest.parent))
+    try:
+        yield tmp
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    old = None
+    if dest.exists():
+        old = dest.with_name(f".{dest.name}.old-{os.getpid()}")
+        os.replace(dest, old)
+    os.replace(tmp, dest)
+    if old is not None:
+        shutil.rmtree(old, ignore_errors=True)

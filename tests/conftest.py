@@ -1,0 +1,51 @@
+"""Shared test fixtures and the offline, quiet, 2-core test environment."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+# Set before torch/mlflow/prefect/dvc are imported anywhere in the test session.
+os.environ.setdefault("OMP_NUM_THREADS", "2")
+os.environ.setdefault("MKL_NUM_THREADS", "2")
+os.environ["DO_NOT_TRACK"] = "1"
+os.environ["DVC_NO_ANALYTICS"] = "1"
+os.environ["MLFLOW_DISABLE_TELEMETRY"] = "true"
+os.environ["PREFECT_SERVER_ANALYTICS_ENABLED"] = "false"
+os.environ["PREFECT_TELEMETRY_ENABLED"] = "false"  # harmless where unknown
+os.environ.setdefault("TQDM_DISABLE", "1")
+
+import pytest  # noqa: E402
+
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
+SHARED = Path(os.environ.get("IVIF_SHARED", PROJECT_ROOT.parent / "shared"))
+
+
+def _set_torch_threads() -> None:
+    try:
+        import torch
+    except ImportError:
+        return
+    torch.set_num_threads(2)
+
+
+_set_torch_threads()
+
+
+@pytest.fixture(scope="session")
+def project_root() -> Path:
+    return PROJECT_ROOT
+
+
+@pytest.fixture(scope="session")
+def shared() -> Path:
+    """The read-only ../shared folder (real data, upstream weights, references)."""
+    if not (SHARED / "data").is_dir():
+        pytest.skip(f"shared data not found at {SHARED} (set IVIF_SHARED)")
+    return SHARED
+
+
+@pytest.fixture(scope="session")
+def sample_dir() -> Path:
+    """The embedded default dataset shipped in the repo."""
+    return PROJECT_ROOT / "data" / "sample"
