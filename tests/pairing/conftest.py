@@ -1,0 +1,41 @@
+"""Small real decoded caches for the pairing tests (built once per session from ../shared)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from ivif.data.cache import ImageCache, write_cache
+
+
+def build_cache(shared: Path, dataset: str, count: int, dest: Path) -> ImageCache:
+    """Decode the first ``count`` pairs of shared/data/<dataset> into a cache at ``dest``."""
+    root = shared / "data" / dataset
+    records = []
+    for ir_path in sorted((root / "ir").iterdir())[:count]:
+        ir = np.asarray(Image.open(ir_path).convert("L"))
+        vi = np.asarray(Image.open(root / "vi" / ir_path.name).convert("RGB"))
+        records.append((ir_path.stem, ir, vi))
+    write_cache(dest, records, {"dataset": dataset})
+    return ImageCache(dest)
+
+
+@pytest.fixture(scope="session")
+def msrs_cache(shared, tmp_path_factory) -> ImageCache:
+    """8 MSRS pairs, 640x480, IR L + visible RGB."""
+    return build_cache(shared, "msrs13", 8, tmp_path_factory.mktemp("cache") / "msrs")
+
+
+@pytest.fixture(scope="session")
+def tno_cache(shared, tmp_path_factory) -> ImageCache:
+    """12 TNO pairs of mixed sizes (768x576, 280x280, ...)."""
+    return build_cache(shared, "tno42", 12, tmp_path_factory.mktemp("cache") / "tno")
+
+
+@pytest.fixture(scope="session")
+def m3fd_cache(shared, tmp_path_factory) -> ImageCache:
+    """The 6 M3FD-like pairs, 1024x768, for cross-dataset pairing."""
+    return build_cache(shared, "m3fd6", 6, tmp_path_factory.mktemp("cache") / "m3fd")
