@@ -1,0 +1,174 @@
+"""The fusion model as an MLflow ``python_function``: what the registry stores and serves.
+
+Wire format (documented in the README, "Serving")::
+
+    input   DataFrame, one row per pair, string columns
+              ir   base64-encoded infrared image (PNG/JPEG/...; read as grayscale)
+              vi   base64-encoded visible image (grayscale or RGB), same size as ir
+    params  mode: "full" (one padded pass, default) or "tiled" (the paper's protocol)
+    output  DataFrame with one string column
+              fused  base64 PNG, 8-bit; RGB when vi is colour, else grayscale
+
+Images travel as encoded strings, so height and width are free per row (the signature
+has no fixed H/W) and ``mlflow models serve`` takes a plain JSON body::
+
+    {"dataframe_records": [{"ir": "<b64>", "vi": "<b64>"}], "params": {"mode": "full"}}
+
+The logged model holds the weights as an ivif checkpoint artifact
+(:mod:`ivif.models.checkpoint`) and a snapshot of the ``ivif`` package (``code_paths``),
+so it loads in a fresh process on a machine without ivif installed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from ivif.registry.image_codec import decode_image, encode_png
+
+CHECKPOINT_ARTIFACT = "checkpoint"
+CHECKPOINT_FILENAME = "model.pt"
+IR_COLUMN = "ir"
+VI_COLUMN = "vi"
+FUSED_COLUMN = "fused"
+MODE_PARAM = "mode"
+FUSION_MODES = ("full", "tiled")
+DEFAULT_MODE = "full"
+# Distributions the served model imports (through the bundled ivif package), pinned to
+# the versions that logged it so the serving environment reproduces the training one.
+RUNTIME_DISTRIBUTIONS = ("torch", "numpy", "pandas", "pillow", "scipy", "opencv-python-headless", "mlflow")
+# The models-from-code entry file: MLflow executes it instead of unpickling an object.
+SERVED_MODEL_FILE = Path(__file__).with_name("served_model.py")
+IVIF_PACKAGE_DIR = Path(__file__).resolve().parents[1]
+
+
+def fusion_signature():
+    """Explicit signature: two base64 image columns in, one out, a ``mode`` param."""
+    from mlflow.models import ModelSignature
+    from mlflow.types.schema import ColSpec, ParamSchema, ParamSpec, Schema
+
+    return ModelSignature(
+        inputs=Schema([ColSpec("string", IR_COLUMN), ColSpec("string", VI_COLUMN)]),
+        outputs=Schema([ColSpec("string", FUSED_COLUMN)]),
+        params=ParamSchema([ParamSpec(MODE_PARAM, "string", DEFAULT_MODE)]),
+    )
+
+
+def pinned_requirements(distributions: Sequence[str] = RUNTIME_DISTRIBUTIONS) -> list[str]:
+    """``name==version`` for each installed distribution (local tags such as +cpu dropped)."""
+    pins = []
+    for dist in distributions:
+        try:
+            version = metadata.version(dist)
+        except metadata.PackageNotFoundError:
+            continue
+        pins.append(f"{dist}=={version.split('+')[0]}")
+    return pins
+
+
+def as_pair_frame(model_input: Any) -> pd.DataFrame:
+    """Accept a DataFrame, a dict of columns or a list of row dicts; check the columns."""
+    if isinstance(model_input, pd.DataFrame):
+        frame = model_input
+    elif isinstance(model_input, Mapping):
+        frame = pd.DataFrame({key: _as_list(value) for key, value in model_input.items()})
+    else:
+        frame = pd.DataFrame(list(model_input))
+    missing = [col for col in (IR_COLUMN, VI_COLUMN) if col not in frame.columns]
+    if missing:
+        raise ValueError(f"fusion input lacks column(s) {missing}; send {{'{IR_COLUMN}': <b64 image>, '{VI_COLUMN}': <b64 image>}} per pair")
+    return frame
+
+
+def _as_list(value: Any) -> list:
+    return [value] if isinstance(value, (str, bytes)) else list(value)
+
+
+def fuse_encoded_pair(model, ir_b64: str, vi_b64: str, mode: str = DEFAULT_MODE) -> str:
+    """Fuse one base64 image pair with ``model``; return the fused image as base64 PNG."""
+    from ivif.fusion import fuse_images
+
+    ir = decode_image(ir_b64, IR_COLUMN, grayscale=True)
+    vi = decode_image(vi_b64, VI_COLUMN)
+    if ir.shape[:2] != vi.shape[:2]:
+        raise ValueError(f"ir is {ir.shape[1]}x{ir.shape[0]} but vi is {vi.shape[1]}x{vi.shape[0]}; a pair must be registered to the same size")
+    return encode_png(fuse_images(model, ir, vi, mode=mode))
+
+
+def check_mode(mode: str) -> str:
+    if mode not in FUSION_MODES:
+        raise ValueError(f"param '{MODE_PARAM}' must be one of {FUSION_MODES}, got {mode!r}")
+    return mode
+
+
+try:
+    from mlflow.pyfunc import PythonModel
+except ImportError:  # pragma: no cover - mlflow is a hard dependency; keeps the docs importable
+    PythonModel = object
+
+
+class FusionPyfunc(PythonModel):
+    """MLflow wrapper: loads the ivif checkpoint artifact, fuses base64 image pairs."""
+
+    def load_context(self, context) -> None:
+        from ivif.models.checkpoint import load_model
+
+        self.model = load_model(context.artifacts[CHECKPOINT_ARTIFACT])
+
+    def predict(self, context, model_input: pd.DataFrame, params: dict[str, Any] | None = None) -> pd.DataFrame:
+        frame = as_pair_frame(model_input)
+        mode = check_mode((params or {}).get(MODE_PARAM, DEFAULT_MODE))
+        fused = [fuse_encoded_pair(self.model, ir, vi, mode) for ir, vi in zip(frame[IR_COLUMN], frame[VI_COLUMN])]
+        return pd.DataFrame({FUSED_COLUMN: fused})
+
+
+def example_pair(height: int = 12, width: int = 10) -> pd.DataFrame:
+    """A tiny grayscale pair of odd-ish size: the logged input example."""
+    import numpy as np
+
+    ramp = np.linspace(0, 255, height * width, dtype=np.float64).reshape(height, width).astype(np.uint8)
+    return pd.DataFrame({IR_COLUMN: [encode_png(ramp)], VI_COLUMN: [encode_png(ramp[::-1].copy())]})
+
+
+def log_fusion_model(
+    model,
+    model_name: str,
+    model_kwargs: Mapping[str, Any] | None = None,
+    *,
+    name: str = "model",
+    checkpoint_extra: Mapping[str, Any] | None = None,
+    with_input_example: bool = True,
+):
+    """Log ``model`` (an ivif architecture ``model_name`` built with ``model_kwargs``) as a
+    pyfunc in the active MLflow run; return MLflow's ``ModelInfo``.
+
+    The weights go in as an ivif checkpoint, so the registry copy can be rebuilt with
+    :func:`ivif.registry.load_torch_model` without unpickling anything.
+    """
+    import tempfile
+
+    import mlflow
+
+    from ivif.models.checkpoint import save_checkpoint
+
+    with tempfile.TemporaryDirectory(prefix="ivif-pyfunc-") as tmp:
+        checkpoint = save_checkpoint(
+            Path(tmp) / CHECKPOINT_FILENAME,
+            model_name=model_name,
+            model_kwargs=dict(model_kwargs or {}),
+            state_dict=model.state_dict(),
+            **dict(checkpoint_extra or {}),
+        )
+        return mlflow.pyfunc.log_model(
+            name=name,
+            python_model=str(SERVED_MODEL_FILE),
+            artifacts={CHECKPOINT_ARTIFACT: str(checkpoint)},
+            code_paths=[str(IVIF_PACKAGE_DIR)],
+            signature=fusion_signature(),
+            input_example=example_pair() if with_input_example else None,
+            pip_requirements=pinned_requirements(),
+        )

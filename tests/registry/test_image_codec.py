@@ -1,0 +1,27 @@
+import base64
+
+import numpy as np
+import pytest
+
+from ivif.registry.image_codec import ImageCodecError, decode_image, encode_png
+
+
+@pytest.mark.parametrize("shape", [(7, 5), (9, 11, 3)])
+def test_png_round_trip_is_lossless_for_any_size(shape):
+    image = np.random.default_rng(0).integers(0, 256, shape, dtype=np.uint8)
+    assert np.array_equal(decode_image(encode_png(image), "x"), image)
+
+
+def test_grayscale_decode_of_a_colour_image_gives_luma():
+    rgb = np.zeros((4, 6, 3), np.uint8)
+    rgb[..., 0] = 200
+    gray = decode_image(encode_png(rgb), "ir", grayscale=True)
+    assert gray.shape == (4, 6)
+    assert int(gray[0, 0]) == round(200 * 0.299)  # PIL's ITU-R 601-2 luma
+
+
+def test_garbage_names_the_column():
+    with pytest.raises(ImageCodecError, match="column 'vi'"):
+        decode_image("not base64!!", "vi")
+    with pytest.raises(ImageCodecError, match="column 'ir'"):
+        decode_image(base64.b64encode(b"plain text").decode(), "ir")

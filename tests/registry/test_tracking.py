@@ -1,0 +1,33 @@
+from pathlib import Path
+
+import pytest
+
+from ivif.registry.tracking import TrackingConfig, absolute_store_uri, local_artifact_root, resolve_tracking_uri
+
+
+def test_environment_variable_wins_over_params(tmp_path):
+    env = {"MLFLOW_TRACKING_URI": "http://127.0.0.1:5000"}
+    assert resolve_tracking_uri("sqlite:///mlflow.db", tmp_path, environ=env) == "http://127.0.0.1:5000"
+
+
+def test_relative_sqlite_store_is_resolved_against_the_project(tmp_path):
+    uri = resolve_tracking_uri("sqlite:///stores/mlflow.db", tmp_path, environ={})
+    assert uri == f"sqlite:///{tmp_path.resolve()}/stores/mlflow.db"
+    assert Path(uri.removeprefix("sqlite:///")).is_absolute()
+
+
+def test_absolute_and_remote_stores_are_unchanged(tmp_path):
+    assert absolute_store_uri("sqlite:////data/m.db", tmp_path) == "sqlite:////data/m.db"
+    assert absolute_store_uri("http://tracking:5000", tmp_path) == "http://tracking:5000"
+
+
+def test_local_artifacts_sit_next_to_the_database():
+    assert local_artifact_root("sqlite:////srv/ivif/mlflow.db") == "file:///srv/ivif/mlartifacts"
+    assert local_artifact_root("http://tracking:5000") is None
+
+
+def test_config_rejects_empty_values():
+    with pytest.raises(ValueError, match="tracking.store"):
+        TrackingConfig(store="")
+    with pytest.raises(ValueError, match="tracking.experiment"):
+        TrackingConfig(experiment="")
