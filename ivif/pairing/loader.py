@@ -144,18 +144,27 @@ class PairDataset(Dataset):
 
     def __getitems__(self, indices: Sequence[int]) -> list[torch.Tensor]:
         """A batch of samples in one vectorised step (DataLoader calls this per batch)."""
-        positions = self.positions(indices)
-        pairs = self.manifest.at(self.epoch, positions, self._pairs)
-        windows = self._windows(positions, pairs)
-        batch = np.empty((len(positions), 2, self.patch_size, self.patch_size), dtype=np.float32)
+        pairs, windows = self.layout(indices)
+        batch = np.empty((len(pairs), 2, self.patch_size, self.patch_size), dtype=np.float32)
         for row, ((ir_id, vis_id), (ir_top, ir_left, vis_top, vis_left, flip_h, flip_v)) in enumerate(zip(pairs, windows)):
             ir = to_unit_gray(crop(self.ir_cache.ir(int(ir_id)), ir_top, ir_left, self.patch_size))
             vis = to_unit_gray(crop(self.vis_cache.vi(int(vis_id)), vis_top, vis_left, self.patch_size))
             batch[row] = flip(np.stack([ir, vis]), bool(flip_h), bool(flip_v))
         return list(torch.from_numpy(batch).unbind(0))
 
+    def layout(self, indices: Sequence[int] | np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """What samples ``indices`` are made of, without reading pixels.
+
+        Returns:
+            pairs: (n, 2) int64 (IR cache index, visible cache index).
+            windows: (n, 6) int64 (IR top, IR left, visible top, visible left, flip
+            horizontal, flip vertical), crop origins in the (padded) images.
+        """
+        positions = self.positions(indices)
+        pairs = self.manifest.at(self.epoch, positions, self._pairs)
+        return pairs, self._windows(positions, pairs)
+
     def _windows(self, positions: np.ndarray, pairs: np.ndarray) -> np.ndarray:
-        """(n, 6) int64: IR top, IR left, visible top, visible left, flip h, flip v per sample."""
         ir_hw, vis_hw = self._ir_hw[pairs[:, 0]], self._vis_hw[pairs[:, 1]]
         ir_rows, ir_cols = crop_origin_bounds(ir_hw[:, 0], ir_hw[:, 1], self.patch_size)
         vis_rows, vis_cols = crop_origin_bounds(vis_hw[:, 0], vis_hw[:, 1], self.patch_size)

@@ -175,6 +175,8 @@ def write_manifest(manifest: PairManifest, dest: str | Path, chunk_size: int = D
     """
     from tqdm import tqdm
 
+    if chunk_size < 1:
+        raise PairingError(f"chunk_size must be >= 1, got {chunk_size}")
     dest = Path(dest)
     pairs = manifest.epoch(0)
     dtype = table_dtype(max(manifest.ir.images, manifest.vis.images))

@@ -16,18 +16,16 @@ UINT8_MAX = 255.0
 def pad_to_min_size(img: np.ndarray, size: int) -> np.ndarray:
     """Reflect-pad (H, W[, C]) so that H >= size and W >= size (bottom/right edges).
 
-    Reflection needs at least two pixels along an axis and reaches at most H - 1 pixels
-    per pass, so tiny images are padded in several passes (a 1-pixel axis is repeated).
+    Reflection reaches at most L - 1 pixels per pass along an axis of length L, so tiny
+    images are padded in several passes; a 1-pixel axis can only be repeated.
     """
-    while img.shape[0] < size or img.shape[1] < size:
-        pads = [(0, _pass_pad(img.shape[0], size)), (0, _pass_pad(img.shape[1], size))] + [(0, 0)] * (img.ndim - 2)
-        mode = "reflect" if min(img.shape[:2]) > 1 else "edge"
-        img = np.pad(img, pads, mode=mode)
+    for axis in (0, 1):
+        while img.shape[axis] < size:
+            length = img.shape[axis]
+            pads = [(0, 0)] * img.ndim
+            pads[axis] = (0, min(size - length, max(length - 1, 1)))
+            img = np.pad(img, pads, mode="reflect" if length > 1 else "edge")
     return img
-
-
-def _pass_pad(length: int, size: int) -> int:
-    return min(max(size - length, 0), max(length - 1, 1))
 
 
 def crop_origin_bounds(height: np.ndarray, width: np.ndarray, size: int) -> tuple[np.ndarray, np.ndarray]:
