@@ -3,12 +3,16 @@
 Example::
 
     pairs:
-      cache_root: data/cache        # caches live at <cache_root>/<dataset>/<split>/
       out_dir: data/pairs           # manifests are written to <out_dir>/<name>/
       manifests:
-        aptp:    {policy: arbitrary, ir: sample}
-        uptp_25: {policy: unpaired, ir: m3fd, subset: 25, samples: 500, seed: 1}
-        cross:   {policy: arbitrary, ir: m3fd, vis: msrs}   # M3FD IR x MSRS visible
+        aptp:    {policy: arbitrary, ir: sample, vis: sample, split: train}
+        uptp_25: {policy: unpaired, ir: m3fd, vis: m3fd, split: train, subset: 25, samples: 500, seed: 1}
+        cross:   {policy: arbitrary, ir: m3fd, vis: msrs, split: train}   # M3FD IR x MSRS visible
+
+Caches are read from ``<cache_root>/<dataset>/<split>/``, ``cache_root`` being the data
+section's (passed to the pairing entry points as ``--cache-root``). dvc.yaml makes one
+``pairs@<name>`` stage per manifest and interpolates ``ir``, ``vis`` and ``split`` into
+its dependencies, so params.yaml spells all three out even where ``vis`` equals ``ir``.
 """
 
 from __future__ import annotations
@@ -65,9 +69,8 @@ class ManifestSpec:
 
 @dataclasses.dataclass(frozen=True)
 class PairsConfig:
-    """Where caches are read and manifests written, and the manifests to build by name."""
+    """Where manifests are written, and the manifests to build by name."""
 
-    cache_root: str = "data/cache"
     out_dir: str = "data/pairs"
     manifests: Mapping[str, ManifestSpec] = dataclasses.field(default_factory=dict)
 
@@ -83,6 +86,8 @@ class PairsConfig:
             specs[str(name)] = spec
         object.__setattr__(self, "manifests", specs)
 
-    def cache_dir(self, dataset: str, split: str) -> str:
-        """The cache directory of one (dataset, split), as laid out by the data stages."""
-        return f"{self.cache_root}/{dataset}/{split}"
+    def spec(self, name: str) -> ManifestSpec:
+        """The manifest called ``name``; a clear error listing the known names otherwise."""
+        if name not in self.manifests:
+            raise ValueError(f"no manifest {name!r} in params pairs.manifests; known: {sorted(self.manifests)}")
+        return self.manifests[name]

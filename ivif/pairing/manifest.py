@@ -32,6 +32,7 @@ from ivif.pairing.policies import DEFAULT_CHUNK, EpochPairs, PairingError, Polic
 MANIFEST_FORMAT = "ivif-pairs/1"
 SUMMARY_FILE = "manifest.json"
 TABLE_FILE = "pairs.npy"
+SOURCE_HASH_KEY = "source_sha256"  # set by ivif.data.cache_build
 _UINT16_LIMIT = np.iinfo(np.uint16).max
 
 
@@ -44,10 +45,11 @@ class Source:
     cache: str  # the cache directory, as given when the manifest was built
     images: int  # images in the cache (before any subset)
     content_hash: str  # see cache_fingerprint
+    source_sha256: str | None = None  # the cache's record of its shard tars' sha256, if any
 
     @classmethod
     def from_cache(cls, cache: ImageCache, dataset: str, split: str) -> Source:
-        return cls(dataset, split, str(cache.root), len(cache), cache_fingerprint(cache))
+        return cls(dataset, split, str(cache.root), len(cache), cache_fingerprint(cache), cache.meta.get(SOURCE_HASH_KEY))
 
 
 def cache_fingerprint(cache: ImageCache) -> str:
