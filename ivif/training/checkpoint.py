@@ -1,0 +1,88 @@
+"""Full training-state checkpoints, written atomically, loaded with ``weights_only=True``.
+
+A checkpoint holds everything that decides the rest of the run: model, optimizer and
+scheduler states (and the discriminator's for the GAN), the step and epoch counters,
+the position in the epoch's manifest and every RNG state (Python, NumPy, torch CPU and
+CUDA). Resuming from it continues the run exactly: on CPU the final weights are
+bitwise equal to an uninterrupted run's.
+
+File layout (``torch.save`` of a dict of tensors, numbers and strings only, so it loads
+under ``weights_only=True``)::
+
+    {"format": "ivif-train-state/1", "step", "epoch", "epoch_position",
+     "model", "optimizer", "scheduler", "adversary" (GAN only, else None),
+     "rng": {"python", "numpy", "torch", "cuda"}, "config": {...flattened train params}}
+"""
+
+from __future__ import annotations
+
+import random
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from ivif.io.atomic import atomic_path
+
+STATE_FORMAT = "ivif-train-state/1"
+LAST_CHECKPOINT = "last.pt"
+
+
+class CheckpointError(ValueError):
+    """A training-state file is missing, corrupt or of another format."""
+
+
+def capture_rng() -> dict[str, Any]:
+    """Every RNG state that training consumes, in a ``weights_only``-loadable form."""
+    np_kind, np_keys, np_pos, np_has_gauss, np_gauss = np.random.get_state()
+    version, py_state, py_gauss = random.getstate()
+    return {
+        "python": {"version": version, "state": torch.tensor(py_state, dtype=torch.int64), "gauss": py_gauss},
+        "numpy": {
+            "kind": np_kind,
+            "keys": torch.from_numpy(np_keys.astype(np.int64)),
+            "pos": int(np_pos),
+            "has_gauss": int(np_has_gauss),
+            "gauss": float(np_gauss),
+        },
+        "torch": torch.get_rng_state(),
+        "cuda": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else [],
+    }
+
+
+def restore_rng(state: dict[str, Any]) -> None:
+    """Inverse of :func:`capture_rng`."""
+    py = state["python"]
+    random.setstate((py["version"], tuple(int(v) for v in py["state"].tolist()), py["gauss"]))
+    npy = state["numpy"]
+    np.random.set_state((npy["kind"], npy["keys"].numpy().astype(np.uint32), npy["pos"], npy["has_gauss"], npy["gauss"]))
+    torch.set_rng_state(state["torch"])
+    if state["cuda"] and torch.cuda.is_available():
+        torch.cuda.set_rng_state_all(state["cuda"])
+
+
+def save_state(path: str | Path, state: dict[str, Any]) -> Path:
+    """Write ``state`` (see module docstring) to ``path`` atomically; return the path.
+
+    The previous file stays intact until the new one is completely on disk, so a kill
+    at any moment leaves a loadable checkpoint.
+    """
+    path = Path(path)
+    with atomic_path(path) as tmp:
+        torch.save({"format": STATE_FORMAT, **state}, tmp)
+    return path
+
+
+def load_state(path: str | Path, map_location: str | torch.device = "cpu") -> dict[str, Any]:
+    """Read a checkpoint written by :func:`save_state` (``weights_only=True``)."""
+    path = Path(path)
+    if not path.is_file():
+        raise CheckpointError(f"{path}: no training checkpoint to resume from; start without --resume")
+    try:
+        state = torch.load(path, map_location=map_location, weights_only=True)
+    except Exception as exc:  # a truncated or foreign file: say which, and what to do
+        raise CheckpointError(f"{path}: cannot read the training checkpoint ({exc}); delete it to start over") from exc
+    if not isinstance(state, dict) or state.get("format") != STATE_FORMAT:
+        raise CheckpointError(f"{path}: not an ivif training checkpoint (format {STATE_FORMAT!r} expected)")
+    return state

@@ -1,0 +1,422 @@
+"""The training engine: one loop for every model (CNN, Transformer, GAN) and paradigm.
+
+What one optimizer step does (:meth:`Trainer._train_step`):
+
+1. a (B, 2, P, P) batch of [IR, visible-Y] patches from the manifest's pair loader;
+2. the model's fused output (bf16 autocast and channels_last on CUDA);
+3. for the GAN, one discriminator update first (:mod:`ivif.training.gan`);
+4. the paper's loss α·intensity + gradient + β·SSIM (+ λ·adversarial), in float32;
+5. the NaN/Inf guard, backward, gradient clipping, Adam(W) step, LR schedule step.
+
+Around it: a progress bar with rate and ETA, windowed loss logging, periodic held-out
+evaluation, and full-state checkpoints from which ``resume=True`` continues exactly
+(bitwise on CPU). Under ``torchrun`` each rank trains on its own share of the manifest
+with DDP; rank 0 logs, evaluates and writes every file.
+
+Reporting goes through callbacks (:class:`Callback`), so the engine knows nothing of
+MLflow; :mod:`ivif.training.tracking` is one such callback.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import json
+import random
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+import numpy as np
+import torch
+from torch import nn
+from torch.utils.data import DataLoader
+
+from ivif.data.cache import ImageCache
+from ivif.fusion.device import resolve_device
+from ivif.io.atomic import atomic_write_text
+from ivif.losses.total import fusion_loss
+from ivif.models import create_discriminator, create_model
+from ivif.models.checkpoint import save_checkpoint
+from ivif.pairing.loader import PairDataset
+from ivif.pairing.manifest import load_manifest
+from ivif.params import flatten
+from ivif.training.checkpoint import CheckpointError, capture_rng, load_state, restore_rng, save_state
+from ivif.training.config import TrainConfig
+from ivif.training.distributed import DistributedContext, init_distributed, rank_device
+from ivif.training.evaluation import EvalResult, evaluate, preview_grid, write_png
+from ivif.training.gan import Adversary
+from ivif.training.guard import check_finite
+from ivif.training.history import LossHistory, LossWindow
+from ivif.training.paths import RunPaths
+from ivif.training.schedule import build_scheduler
+
+AMP_DTYPE = torch.bfloat16  # no loss scaling needed, unlike float16
+# Changing these between a checkpoint and its resume would silently train something
+# else; the others (epochs, logging cadence, workers...) may change.
+RESUME_IDENTITY_KEYS = ("model", "paradigm", "batch_size", "patch_size", "seed")
+
+
+class Callback(Protocol):
+    """Receives what the engine reports (on rank 0 only). All methods are optional."""
+
+    def on_log(self, step: int, metrics: Mapping[str, float]) -> None: ...
+
+    def on_eval(self, step: int, result: EvalResult) -> None: ...
+
+    def on_end(self, result: TrainResult) -> None: ...
+
+
+@dataclass
+class TrainResult:
+    """What a finished (or deliberately stopped) run leaves behind."""
+
+    step: int
+    total_steps: int
+    epoch: int
+    losses: dict[str, float]
+    eval_metrics: dict[str, float]
+    paths: RunPaths
+    model: nn.Module
+    model_name: str
+    model_kwargs: dict[str, Any] = field(default_factory=dict)
+    history: LossHistory = field(default_factory=LossHistory)
+    stopped_early: bool = False
+
+    @property
+    def completed(self) -> bool:
+        return self.step >= self.total_steps and not self.stopped_early
+
+
+def seed_everything(seed: int) -> None:
+    """Seed Python, NumPy and torch (CPU and CUDA) RNGs."""
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)
+
+
+@dataclass
+class _Position:
+    """Where the run is: optimizer steps done, current epoch, batches done in it."""
+
+    step: int = 0
+    epoch: int = 0
+    batch: int = 0
+
+
+class Trainer:
+    """Train ``config.model`` on the manifest in ``paths``.
+
+    Args:
+        config: the ``train:`` section.
+        paths: inputs and outputs (:meth:`RunPaths.for_run`).
+        callbacks: reporting hooks (MLflow, tests).
+        progress: show a tqdm bar (rank 0).
+        model_kwargs: ``create_model`` keyword arguments (default architecture if empty).
+    """
+
+    def __init__(
+        self,
+        config: TrainConfig,
+        paths: RunPaths,
+        callbacks: Sequence[Callback] = (),
+        progress: bool = True,
+        model_kwargs: Mapping[str, Any] | None = None,
+    ):
+        self.config = config
+        self.paths = paths
+        self.callbacks = list(callbacks)
+        self.progress = progress
+        self.model_kwargs = dict(model_kwargs or {})
+
+    # ----------------------------------------------------------------- public API
+    def fit(self, resume: bool = False, stop_after_steps: int | None = None) -> TrainResult:
+        """Run training to the end (or until ``stop_after_steps``, then checkpoint and return).
+
+        ``resume=True`` continues from ``paths.last_state`` when it exists (and starts
+        fresh when it does not, so a retried pipeline stage just works).
+        ``stop_after_steps`` simulates an interruption: the state is saved at that step.
+        """
+        device = rank_device(resolve_device(self.config.device))
+        dist = init_distributed(device)
+        try:
+            self._setup(device, dist)
+            if resume and self.paths.last_state.is_file():
+                self._load(self.paths.last_state)
+            return self._run(stop_after_steps)
+        finally:
+            dist.shutdown()
+
+    # ---------------------------------------------------------------------- setup
+    def _setup(self, device: torch.device, dist: DistributedContext) -> None:
+        config = self.config
+        self.device, self.dist = device, dist
+        self.cuda = device.type == "cuda"
+        self.memory_format = torch.channels_last if self.cuda and config.channels_last else torch.contiguous_format
+        seed_everything(config.seed)
+
+        self.dataset = self._build_dataset()
+        self.steps_per_epoch = len(self.dataset) // config.batch_size
+        if self.steps_per_epoch == 0:
+            raise ValueError(
+                f"{self.paths.manifest}: an epoch gives this process {len(self.dataset)} pairs, fewer than "
+                f"train.batch_size={config.batch_size}; lower the batch size or draw more pairs (pairs.manifests.*.samples)"
+            )
+        epoch_steps = config.epochs * self.steps_per_epoch
+        self.total_steps = min(epoch_steps, config.max_steps) if config.max_steps else epoch_steps
+
+        self.model = create_model(config.model, **self.model_kwargs).to(device, memory_format=self.memory_format)
+        self.model.train()
+        self.optimizer = self._build_optimizer(self.model.parameters())
+        self.scheduler = build_scheduler(
+            self.optimizer, self.total_steps, config.schedule, config.warmup_steps, config.min_lr_ratio
+        )
+        self.adversary = None
+        if config.is_gan:
+            discriminator = create_discriminator(image_size=config.patch_size).to(device, memory_format=self.memory_format)
+            self.adversary = Adversary(dist.wrap(discriminator, device), config.gan.lr, config.gan.betas)
+        forward = dist.wrap(self.model, device)
+        self.forward_model = torch.compile(forward) if config.compile else forward
+        self.position = _Position()
+        self.history = LossHistory()
+
+    def _build_dataset(self) -> PairDataset:
+        manifest = load_manifest(self.paths.manifest)
+        return PairDataset(
+            manifest,
+            ImageCache(self.paths.ir_cache),
+            ImageCache(self.paths.vis_cache),
+            patch_size=self.config.patch_size,
+            seed=self.config.seed,
+            rank=self.dist.rank,
+            world_size=self.dist.world_size,
+            drop_last=True,  # equal shares: every rank runs the same number of steps
+        )
+
+    def _build_optimizer(self, parameters) -> torch.optim.Optimizer:
+        if self.config.weight_decay:
+            return torch.optim.AdamW(parameters, lr=self.config.lr, weight_decay=self.config.weight_decay)
+        return torch.optim.Adam(parameters, lr=self.config.lr)
+
+    # ------------------------------------------------------------------------ loop
+    def _run(self, stop_after_steps: int | None) -> TrainResult:
+        config, position = self.config, self.position
+        window = LossWindow()
+        losses: dict[str, float] = {}
+        eval_result = EvalResult({})
+        with self._progress_bar() as bar:
+            while position.step < self.total_steps:
+                for batch in self._epoch_batches():
+                    terms = self._train_step(batch)
+                    position.step += 1
+                    position.batch += 1
+                    window.add(terms)
+                    bar.update(1)
+                    step = position.step
+                    if step % config.log_every == 0 or step == self.total_steps:
+                        losses = self._log(window, bar)
+                    if config.eval_every and step % config.eval_every == 0 and step < self.total_steps:
+                        eval_result = self._evaluate()
+                    stopping = step == stop_after_steps
+                    if step % config.ckpt_every == 0 or step == self.total_steps or stopping:
+                        self._save(self.paths.last_state)
+                    if stopping:
+                        return self._result(losses, eval_result, stopped_early=True)
+                    if step >= self.total_steps:
+                        break
+                if position.batch >= self.steps_per_epoch:
+                    position.epoch, position.batch = position.epoch + 1, 0
+        return self._finish(losses)
+
+    def _epoch_batches(self) -> Iterator[torch.Tensor]:
+        """The batches left in the current epoch (from ``position.batch`` on)."""
+        position, batch_size = self.position, self.config.batch_size
+        self.dataset.set_epoch(position.epoch, start_index=position.batch * batch_size)
+        loader = DataLoader(
+            self.dataset,
+            batch_size=batch_size,
+            shuffle=False,  # the manifest already is in this epoch's shuffled order
+            drop_last=True,
+            num_workers=self.config.num_workers,
+            pin_memory=self.cuda,
+        )
+        yield from loader
+
+    def _autocast(self):
+        if self.cuda and self.config.amp:
+            return torch.autocast("cuda", dtype=AMP_DTYPE)
+        return contextlib.nullcontext()
+
+    def _train_step(self, batch: torch.Tensor) -> dict[str, torch.Tensor]:
+        """One optimizer step on a (B, 2, P, P) batch; returns detached loss terms."""
+        config, step = self.config, self.position.step + 1
+        batch = batch.to(self.device, non_blocking=True).contiguous(memory_format=self.memory_format)
+        ir, vi = batch[:, :1], batch[:, 1:]
+        with self._autocast():
+            fused = self.forward_model(batch)
+        fused = fused.float()  # losses in float32 whatever the autocast dtype
+        logged: dict[str, torch.Tensor] = {}
+        if self.adversary is not None:
+            with self._autocast():
+                d_loss = self.adversary.discriminator_step(ir, vi, fused)
+            check_finite(d_loss, "the discriminator loss", step, self._last_good())
+            logged["loss/discriminator"] = d_loss
+        terms = fusion_loss(fused, ir, vi, config.loss)
+        total = terms.total
+        if self.adversary is not None:
+            with self._autocast():
+                adversarial = self.adversary.generator_loss(fused)
+            total = total + config.loss.adversarial * adversarial
+            logged["loss/adversarial"] = adversarial.detach()
+        check_finite(total, "the training loss", step, self._last_good())
+        self.optimizer.zero_grad(set_to_none=True)
+        total.backward()
+        if config.grad_clip:
+            norm = torch.nn.utils.clip_grad_norm_(self.model.parameters(), config.grad_clip)
+            check_finite(norm, "the gradient norm", step, self._last_good())
+        self.optimizer.step()
+        self.scheduler.step()
+        return {**{f"loss/{name}": value.detach() for name, value in terms._asdict().items()}, **logged}
+
+    def _last_good(self):
+        return self.paths.last_state if self.dist.is_main else None
+
+    # --------------------------------------------------------------- reporting
+    @contextlib.contextmanager
+    def _progress_bar(self):
+        from tqdm import tqdm
+
+        patches_per_step = self.config.batch_size * self.dist.world_size
+        with tqdm(
+            total=self.total_steps,
+            initial=self.position.step,
+            desc=f"train {self.config.model}/{self.config.paradigm}",
+            unit="step",
+            disable=not (self.progress and self.dist.is_main),
+            dynamic_ncols=True,
+        ) as bar:
+            bar.set_postfix(patches_per_step=patches_per_step)
+            yield bar
+
+    def _log(self, window: LossWindow, bar) -> dict[str, float]:
+        """Turn the window's means into one log row (on every rank: the loss curve is per rank 0)."""
+        # Keys are "loss/<term>" already.
+        means = {name: value for name, value in window.pop_means().items()}
+        lr = self.scheduler.get_last_lr()[0]
+        self.history.append(self.position.step, self.position.epoch, lr, means)
+        if self.dist.is_main:
+            bar.set_postfix(loss=f"{means.get('loss/total', float('nan')):.4f}", lr=f"{lr:.2e}")
+            for callback in self.callbacks:
+                if hasattr(callback, "on_log"):
+                    callback.on_log(self.position.step, {**means, "lr": lr})
+        return means
+
+    def _evaluate(self) -> EvalResult:
+        if not self.dist.is_main or self.paths.eval_cache is None:
+            return EvalResult({})
+        result = evaluate(self.model, ImageCache(self.paths.eval_cache), self.config.eval_images, self.device)
+        for callback in self.callbacks:
+            if hasattr(callback, "on_eval"):
+                callback.on_eval(self.position.step, result)
+        return result
+
+    # ------------------------------------------------------------- checkpoints
+    def _state(self) -> dict[str, Any]:
+        position = self.position
+        epoch, batch = position.epoch, position.batch
+        if batch >= self.steps_per_epoch:  # an epoch just ended: resume at the next one
+            epoch, batch = epoch + 1, 0
+        return {
+            "step": position.step,
+            "epoch": epoch,
+            "epoch_position": batch * self.config.batch_size,  # samples of this rank's share consumed
+            "epoch_batch": batch,
+            "total_steps": self.total_steps,
+            "model": self.model.state_dict(),
+            "optimizer": self.optimizer.state_dict(),
+            "scheduler": self.scheduler.state_dict(),
+            "adversary": self.adversary.state_dict() if self.adversary else None,
+            "rng": capture_rng(),
+            "config": flatten(dataclasses.asdict(self.config)),
+            "history": self.history.rows,
+        }
+
+    def _save(self, path) -> None:
+        # A step can turn the weights non-finite without a non-finite loss (inf gradients
+        # with clipping off); never let such weights replace the last good checkpoint.
+        for name, parameter in self.model.named_parameters():
+            check_finite(parameter.detach(), f"parameter {name}", self.position.step, self._last_good())
+        if self.dist.is_main:
+            save_state(path, self._state())
+            self.history.write_csv(self.paths.plots)
+
+    def _load(self, path) -> None:
+        state = load_state(path, map_location=self.device)
+        current = flatten(dataclasses.asdict(self.config))
+        changed = [key for key in RESUME_IDENTITY_KEYS if state["config"].get(key) != current[key]]
+        if changed:
+            saved = ", ".join(f"{key}={state['config'].get(key)!r}" for key in changed)
+            raise CheckpointError(
+                f"{path}: written with different train params ({saved}); "
+                "restore those params, or train into a fresh --out folder"
+            )
+        self.model.load_state_dict(state["model"])
+        self.optimizer.load_state_dict(state["optimizer"])
+        self.scheduler.load_state_dict(state["scheduler"])
+        if self.adversary is not None:
+            self.adversary.load_state_dict(state["adversary"])
+        self.position = _Position(step=state["step"], epoch=state["epoch"], batch=state["epoch_batch"])
+        self.history = LossHistory(state["history"])
+        self.history.truncate(state["step"])
+        restore_rng(state["rng"])
+
+    # ------------------------------------------------------------------ ending
+    def _result(self, losses: dict[str, float], eval_result: EvalResult, stopped_early: bool = False) -> TrainResult:
+        return TrainResult(
+            step=self.position.step,
+            total_steps=self.total_steps,
+            epoch=self.position.epoch,
+            losses=losses,
+            eval_metrics=eval_result.metrics,
+            paths=self.paths,
+            model=self.model,
+            model_name=self.config.model,
+            model_kwargs=self.model_kwargs,
+            history=self.history,
+            stopped_early=stopped_early,
+        )
+
+    def _finish(self, losses: dict[str, float]) -> TrainResult:
+        """Final evaluation and outputs (rank 0): model, metrics JSON, loss curve, previews."""
+        eval_result = self._evaluate()
+        result = self._result(losses or self._last_logged(), eval_result)
+        if not self.dist.is_main:
+            return result
+        paths = self.paths
+        save_checkpoint(
+            paths.model_file,
+            model_name=self.config.model,
+            model_kwargs=self.model_kwargs,
+            state_dict=self.model.state_dict(),
+            step=result.step,
+            paradigm=self.config.paradigm,
+            losses=result.losses,
+            eval_metrics=result.eval_metrics,
+        )
+        self.history.write_csv(paths.plots)
+        if self.history.rows:
+            self.history.write_png(paths.loss_png, title=f"{self.config.model} / {self.config.paradigm}")
+        if eval_result.previews:
+            write_png(paths.previews_png, preview_grid(eval_result.previews))
+        summary = {"step": result.step, "epoch": result.epoch, "loss": result.losses, "eval": result.eval_metrics}
+        atomic_write_text(paths.metrics, json.dumps(summary, indent=2, sort_keys=True) + "\n")
+        for callback in self.callbacks:
+            if hasattr(callback, "on_end"):
+                callback.on_end(result)
+        return result
+
+    def _last_logged(self) -> dict[str, float]:
+        """Loss means of the last logged row (a resumed run that had nothing left to do)."""
+        if not self.history.rows:
+            return {}
+        return {key: value for key, value in self.history.rows[-1].items() if key.startswith("loss/")}

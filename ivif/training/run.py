@@ -1,0 +1,105 @@
+"""Training from a params mapping: the one function behind ``ivif train`` and ``flows/train.py``.
+
+It builds the config dataclasses from ``params.yaml`` once, derives the run's paths,
+attaches MLflow tracking (rank 0 only) and runs :class:`ivif.training.engine.Trainer`.
+"""
+
+from __future__ import annotations
+
+import copy
+import os
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from ivif.training.config import TrainConfig
+from ivif.training.engine import TrainResult, Trainer
+from ivif.training.paths import RunPaths
+
+# models/<model>-<paradigm>: one folder per trained variant.
+DEFAULT_OUT_DIR = "models/{model}-{paradigm}"
+
+
+@dataclass
+class TrainOutcome:
+    """The engine's result plus the registered model version (None without tracking)."""
+
+    result: TrainResult
+    model_version: Any = None
+    run_id: str | None = None
+
+
+def apply_overrides(params: Mapping[str, Any], overrides: Iterable[str]) -> dict[str, Any]:
+    """Copy of ``params`` with ``section.key=value`` overrides applied (values parsed as YAML).
+
+    >>> apply_overrides({"train": {"lr": 0.1}}, ["train.lr=1e-3", "train.model=gan"])["train"]
+    {'lr': 0.001, 'model': 'gan'}
+    """
+    result = copy.deepcopy(dict(params))
+    for override in overrides:
+        key, sep, raw = override.partition("=")
+        if not sep or not key or "." not in key:
+            raise ValueError(f"override {override!r} must look like section.key=value (e.g. train.lr=0.001)")
+        *parents, leaf = key.split(".")
+        node = result
+        for part in parents:
+            node = node.setdefault(part, {})
+            if not isinstance(node, dict):
+                raise ValueError(f"override {override!r}: {part!r} is not a section")
+        node[leaf] = yaml.safe_load(raw)
+    return result
+
+
+def is_main_process() -> bool:
+    """Rank 0 under torchrun, or a plain single process."""
+    return int(os.environ.get("RANK", "0")) == 0
+
+
+def train_from_params(
+    params: Mapping[str, Any],
+    root: str | Path = ".",
+    out_dir: str | Path | None = None,
+    metrics: str | Path | None = None,
+    plots: str | Path | None = None,
+    resume: bool = False,
+    track: bool = True,
+    progress: bool = True,
+    stop_after_steps: int | None = None,
+) -> TrainOutcome:
+    """Train the model that ``params['train']`` names on its paradigm's manifest.
+
+    Args:
+        params: the whole params mapping (``data``, ``pairs``, ``train``, ``tracking``).
+        root: project root; relative paths (and a relative sqlite store) resolve here.
+        out_dir: run folder (default ``models/<model>-<paradigm>``).
+        metrics, plots: final metrics JSON and loss-curve CSV (default: inside ``out_dir``).
+        resume: continue from ``<out_dir>/checkpoints/last.pt`` (and its MLflow run).
+        track: record the run in MLflow and register the model as ``ivif-<model>@candidate``.
+        progress: show a progress bar.
+        stop_after_steps: save the state at this step and stop (interruption drills).
+    """
+    from ivif.data.config import DataConfig
+    from ivif.pairing.config import PairsConfig
+    from ivif.params import section
+    from ivif.registry.tracking import TrackingConfig
+
+    config = section(params, "train", TrainConfig)
+    data = section(params, "data", DataConfig)
+    pairs = section(params, "pairs", PairsConfig)
+    out_dir = out_dir or DEFAULT_OUT_DIR.format(model=config.model, paradigm=config.paradigm)
+    paths = RunPaths.for_run(data.cache_root, pairs.out_dir, config, out_dir, metrics, plots, root=root)
+
+    if not (track and is_main_process()):
+        result = Trainer(config, paths, progress=progress).fit(resume=resume, stop_after_steps=stop_after_steps)
+        return TrainOutcome(result)
+
+    from ivif.training.tracking import MlflowTracker
+
+    tracking = section(params, "tracking", TrackingConfig)
+    tracker = MlflowTracker(params, config, tracking, root, paths.out_dir, paths.manifest, resume=resume)
+    with tracker:
+        result = Trainer(config, paths, callbacks=[tracker], progress=progress).fit(resume=resume, stop_after_steps=stop_after_steps)
+    return TrainOutcome(result, tracker.model_version, tracker.run_id)

@@ -1,0 +1,176 @@
+"""MLflow tracking of a training run, as an engine callback.
+
+What a run records:
+
+- **params**: the whole ``params.yaml``, flattened (``train.lr``, ``pairs.manifests.aptp.policy``...);
+- **tags**: git commit, the manifest's table hash and its caches' content hashes,
+  paradigm, N (base images per side), model, pairs per epoch;
+- **metrics**: the loss terms and learning rate every ``train.log_every`` steps,
+  ``eval/<metric>`` at every evaluation and at the end;
+- **artifacts**: ``train/loss.csv`` + ``train/loss.png`` (the loss curve),
+  ``train/previews.png`` (IR | visible | fused on held-out images),
+  ``train/manifest.json`` (the manifest summary), ``train/metrics.json``;
+- **model**: logged and registered as ``ivif-<model>`` with alias ``candidate``
+  (:func:`ivif.registry.log_and_register`), loadable from its URI in a fresh process.
+
+The store comes from :func:`ivif.registry.configure_tracking`: ``$MLFLOW_TRACKING_URI``,
+else ``tracking.store`` of ``params.yaml`` (sqlite in the project by default). A resumed
+run continues the same MLflow run (its id is kept in ``<out_dir>/mlflow_run.json``).
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from ivif.io.atomic import atomic_write_text
+from ivif.params import flatten
+from ivif.training.config import TrainConfig
+from ivif.training.evaluation import EvalResult
+
+RUN_ID_FILE = "mlflow_run.json"
+ARTIFACT_DIR = "train"
+# MLflow refuses param values longer than this; longer ones (id lists) are truncated.
+MAX_PARAM_LENGTH = 6000
+
+
+def git_commit(root: str | Path) -> str:
+    """The checkout's HEAD commit (``+dirty`` if it has changes), or ``unknown`` outside git."""
+    try:
+        head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=root, capture_output=True, text=True, check=True).stdout.strip()
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=root, capture_output=True, text=True, check=True).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
+    return f"{head}+dirty" if dirty else head
+
+
+def run_tags(config: TrainConfig, manifest_dir: str | Path, root: str | Path) -> dict[str, str]:
+    """Provenance tags: code version, data and manifest hashes, paradigm, N."""
+    from ivif.pairing.manifest import read_summary
+
+    summary = read_summary(manifest_dir)
+    sources = summary["sources"]
+    return {
+        "git_commit": git_commit(root),
+        "model": config.model,
+        "paradigm": config.paradigm,
+        "policy": summary["policy"],
+        "N": str(summary["counts"]["ir"]),
+        "N_vis": str(summary["counts"]["vis"]),
+        "pairs_per_epoch": str(summary["counts"]["pairs_per_epoch"]),
+        "manifest": str(manifest_dir),
+        "manifest_sha256": summary["table"]["sha256"],
+        "data_ir_hash": sources["ir"]["content_hash"],
+        "data_vis_hash": sources["vis"]["content_hash"],
+        "data_ir": f"{sources['ir']['dataset']}/{sources['ir']['split']}",
+        "data_vis": f"{sources['vis']['dataset']}/{sources['vis']['split']}",
+    }
+
+
+def mlflow_params(params: Mapping[str, Any]) -> dict[str, str]:
+    """``params.yaml`` flattened to MLflow params (values as strings, length-capped)."""
+    return {key: str(value)[:MAX_PARAM_LENGTH] for key, value in flatten(params).items()}
+
+
+class MlflowTracker:
+    """Engine callback that records a run in MLflow; use as a context manager.
+
+    Args:
+        params: the whole params mapping (logged flattened).
+        config: the ``train:`` section.
+        tracking: ``ivif.registry.TrackingConfig`` (store and experiment).
+        root: project root (relative sqlite stores, git commit).
+        out_dir: run folder (keeps the MLflow run id for ``--resume``).
+        manifest_dir: the pairing manifest (tags, summary artifact).
+        resume: continue the MLflow run recorded in ``out_dir`` if there is one.
+        register: log and register the model at the end.
+    """
+
+    def __init__(
+        self,
+        params: Mapping[str, Any],
+        config: TrainConfig,
+        tracking,
+        root: str | Path,
+        out_dir: str | Path,
+        manifest_dir: str | Path,
+        resume: bool = False,
+        register: bool = True,
+    ):
+        self.params, self.config, self.tracking = params, config, tracking
+        self.root, self.out_dir, self.manifest_dir = Path(root), Path(out_dir), Path(manifest_dir)
+        self.resume, self.register = resume, register
+        self.run_id: str | None = None
+        self.tracking_uri: str | None = None
+        self.model_version = None
+
+    # ----------------------------------------------------------- run lifetime
+    def __enter__(self) -> MlflowTracker:
+        import mlflow
+
+        from ivif.registry.tracking import configure_tracking
+
+        self.tracking_uri = configure_tracking(self.tracking, base_dir=self.root)
+        previous = self._previous_run_id() if self.resume else None
+        run = mlflow.start_run(run_id=previous, run_name=None if previous else f"{self.config.model}-{self.config.paradigm}")
+        self.run_id = run.info.run_id
+        atomic_write_text(self.out_dir / RUN_ID_FILE, json.dumps({"run_id": self.run_id, "tracking_uri": self.tracking_uri}) + "\n")
+        if previous is None:
+            mlflow.log_params(mlflow_params(self.params))
+        mlflow.set_tags(run_tags(self.config, self.manifest_dir, self.root))
+        return self
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        import mlflow
+
+        mlflow.end_run(status="FINISHED" if exc_type is None else "FAILED")
+
+    def _previous_run_id(self) -> str | None:
+        path = self.out_dir / RUN_ID_FILE
+        if not path.is_file():
+            return None
+        recorded = json.loads(path.read_text())
+        # A run recorded in another store cannot be continued here.
+        return recorded["run_id"] if recorded.get("tracking_uri") == self.tracking_uri else None
+
+    # -------------------------------------------------------------- callbacks
+    def on_log(self, step: int, metrics: Mapping[str, float]) -> None:
+        import mlflow
+
+        mlflow.log_metrics(dict(metrics), step=step)
+
+    def on_eval(self, step: int, result: EvalResult) -> None:
+        import mlflow
+
+        mlflow.log_metrics({f"eval/{name}": value for name, value in result.metrics.items()}, step=step)
+
+    def on_end(self, result) -> None:
+        import mlflow
+
+        from ivif.pairing.manifest import SUMMARY_FILE
+
+        if result.eval_metrics:
+            mlflow.log_metrics({f"eval/{name}": value for name, value in result.eval_metrics.items()}, step=result.step)
+        paths = result.paths
+        for artifact in (paths.plots, paths.loss_png, paths.previews_png, paths.metrics, self.manifest_dir / SUMMARY_FILE):
+            if Path(artifact).is_file():
+                mlflow.log_artifact(str(artifact), artifact_path=ARTIFACT_DIR)
+        if self.register:
+            self.model_version = self._register(result)
+
+    def _register(self, result):
+        from ivif.registry import log_and_register
+
+        tags = {"paradigm": self.config.paradigm, "step": result.step, **{f"eval.{k}": f"{v:.6g}" for k, v in result.eval_metrics.items()}}
+        tags.update({key: value for key, value in run_tags(self.config, self.manifest_dir, self.root).items() if key in ("N", "manifest_sha256", "git_commit")})
+        return log_and_register(
+            result.model,
+            result.model_name,
+            self.run_id,
+            model_kwargs=result.model_kwargs,
+            tags=tags,
+            checkpoint_extra={"step": result.step, "paradigm": self.config.paradigm},
+        )
