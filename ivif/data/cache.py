@@ -27,6 +27,7 @@ from ivif.io.atomic import atomic_dir
 
 CACHE_FORMAT = "ivif-cache/1"
 MODALITIES = ("ir", "vi")
+RESERVED_META_KEYS = frozenset({"format", "names"})
 
 
 class CacheError(ValueError):
@@ -44,6 +45,10 @@ def write_cache(
     appears at ``dest`` only when every record is written.
     """
     dest = Path(dest)
+    reserved = sorted(set(meta or {}) & RESERVED_META_KEYS)
+    if reserved:
+        # Letting provenance overwrite these would make the cache unreadable or lie about its contents.
+        raise CacheError(f"meta keys {reserved} are reserved by the cache format; rename them")
     names: list[str] = []
     with atomic_dir(dest) as tmp:
         index = {m: [] for m in MODALITIES}
