@@ -1,0 +1,30 @@
+"""AG: average gradient magnitude (sharpness)."""
+
+from __future__ import annotations
+
+import torch
+
+from ivif.metrics.conventions import AgNormalisation
+
+
+def _gradient(x: torch.Tensor, dim: int) -> torch.Tensor:
+    """``np.gradient`` along ``dim``: central differences inside, one-sided at the borders."""
+    return torch.gradient(x, dim=dim, edge_order=1)[0]
+
+
+def average_gradient(fused: torch.Tensor, normalisation: AgNormalisation = "pixels") -> torch.Tensor:
+    """AG = Σ √((Gx² + Gy²)/2) / n.
+
+    Args:
+        fused: (B, H, W), H, W ≥ 2.
+        normalisation: ``pixels``: n = H·W; ``interior``: n = (H−1)(W−1) (MATLAB toolboxes).
+    Returns:
+        (B,)
+    """
+    height, width = fused.shape[-2:]
+    if height < 2 or width < 2:
+        raise ValueError(f"AG needs an image of at least 2x2 pixels, got {height}x{width}")
+    gy, gx = _gradient(fused, 1), _gradient(fused, 2)
+    total = torch.sqrt((gx * gx + gy * gy) / 2).sum(dim=(1, 2))
+    count = height * width if normalisation == "pixels" else (height - 1) * (width - 1)
+    return total / count

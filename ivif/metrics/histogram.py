@@ -1,0 +1,66 @@
+"""Gray-level histograms and entropies of image batches (on any device).
+
+Information metrics (EN, MI) count discrete gray levels, so images are quantised to
+the integers 0..255 first (rounded, clipped); images read by ``ivif.metrics.reading``
+already are.
+"""
+
+from __future__ import annotations
+
+import torch
+
+GRAY_LEVELS = 256
+
+
+def quantize(images: torch.Tensor, offset: int = 0) -> torch.Tensor:
+    """Round to gray levels, add ``offset`` and saturate to 0..255 like uint8 arithmetic.
+
+    Args:
+        images: (B, H, W) intensities in 0..255.
+    Returns:
+        (B, H·W) int64 gray levels.
+    """
+    levels = torch.round(images.flatten(1)) + offset
+    return levels.clamp_(0, GRAY_LEVELS - 1).long()
+
+
+def histogram(levels: torch.Tensor) -> torch.Tensor:
+    """Normalised histograms of each row of gray levels.
+
+    Args:
+        levels: (B, N) int64 in 0..255.
+    Returns:
+        (B, 256) probabilities.
+    """
+    batch, n = levels.shape
+    rows = torch.arange(batch, device=levels.device).unsqueeze(1) * GRAY_LEVELS
+    counts = torch.bincount((levels + rows).flatten(), minlength=batch * GRAY_LEVELS)
+    return counts.view(batch, GRAY_LEVELS).double() / n
+
+
+def joint_histogram(levels_a: torch.Tensor, levels_b: torch.Tensor) -> torch.Tensor:
+    """Normalised joint histograms of paired gray levels.
+
+    Args:
+        levels_a, levels_b: (B, N) int64 in 0..255.
+    Returns:
+        (B, 256·256) probabilities, index a·256 + b.
+    """
+    batch, n = levels_a.shape
+    bins = GRAY_LEVELS * GRAY_LEVELS
+    rows = torch.arange(batch, device=levels_a.device).unsqueeze(1) * bins
+    counts = torch.bincount((levels_a * GRAY_LEVELS + levels_b + rows).flatten(), minlength=batch * bins)
+    return counts.view(batch, bins).double() / n
+
+
+def entropy_of(probabilities: torch.Tensor, log_base: float = 2.0) -> torch.Tensor:
+    """Shannon entropy −Σ p·log p of each row, with 0·log 0 = 0.
+
+    Args:
+        probabilities: (B, K).
+    Returns:
+        (B,) in units of ``log_base``.
+    """
+    p = probabilities
+    logs = torch.where(p > 0, torch.log(p), torch.zeros_like(p))
+    return -(p * logs).sum(dim=1) / torch.log(torch.tensor(log_base, dtype=p.dtype))

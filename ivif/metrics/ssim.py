@@ -1,0 +1,53 @@
+"""SSIM as scikit-image's ``structural_similarity`` computes it, summed over both sources."""
+
+from __future__ import annotations
+
+import torch
+
+from ivif.metrics.filtering import box_kernel_1d, separable_correlate
+
+WINDOW = 7  # uniform window, scikit-image's default
+K1, K2 = 0.01, 0.03
+
+
+def _ssim_from_moments(mu_x, mu_y, xx, yy, xy, data_range: float) -> torch.Tensor:
+    """Mean SSIM map from local moments, border of WINDOW//2 cropped. (B, S, H, W) -> (B, S)"""
+    n = WINDOW * WINDOW
+    cov_norm = n / (n - 1)  # sample covariance
+    var_x = cov_norm * (xx - mu_x * mu_x)
+    var_y = cov_norm * (yy - mu_y * mu_y)
+    cov = cov_norm * (xy - mu_x * mu_y)
+    c1 = (K1 * data_range) ** 2
+    c2 = (K2 * data_range) ** 2
+    ssim_map = ((2 * mu_x * mu_y + c1) * (2 * cov + c2)) / ((mu_x * mu_x + mu_y * mu_y + c1) * (var_x + var_y + c2))
+    pad = WINDOW // 2
+    return ssim_map[..., pad:-pad, pad:-pad].mean(dim=(-2, -1))
+
+
+def structural_similarity(
+    fused: torch.Tensor, sources: torch.Tensor, data_range: float = 2.0
+) -> torch.Tensor:
+    """SSIM(F, S) for each source: 7×7 uniform window, mirrored borders, sample covariance.
+
+    Args:
+        fused: (B, H, W).
+        sources: (B, S, H, W).
+        data_range: L in C1=(0.01·L)², C2=(0.03·L)².
+    Returns:
+        (B, S); 1 where a source equals the fused image.
+    """
+    if min(fused.shape[-2:]) < WINDOW:
+        raise ValueError(f"SSIM needs images of at least {WINDOW}x{WINDOW}, got {tuple(fused.shape[-2:])}")
+    s = sources.shape[1]
+    x = fused.unsqueeze(1)
+    planes = torch.cat([x, sources, x * x, sources * sources, x * sources], dim=1)
+    box = box_kernel_1d(WINDOW, dtype=fused.dtype, device=fused.device)
+    m = separable_correlate(planes, box, box, border="symmetric")
+    mu_x, mu_y = m[:, :1], m[:, 1 : 1 + s]
+    xx, yy, xy = m[:, 1 + s : 2 + s], m[:, 2 + s : 2 + 2 * s], m[:, 2 + 2 * s :]
+    return _ssim_from_moments(mu_x, mu_y, xx, yy, xy, data_range)
+
+
+def ssim_sum(ir: torch.Tensor, vi: torch.Tensor, fused: torch.Tensor, data_range: float = 2.0) -> torch.Tensor:
+    """SSIM(F, IR) + SSIM(F, VI). Shapes: (B, H, W) each -> (B,)."""
+    return structural_similarity(fused, torch.stack([ir, vi], dim=1), data_range).sum(dim=1)
