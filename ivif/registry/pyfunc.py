@@ -153,7 +153,7 @@ def log_fusion_model(
 
     import mlflow
 
-    from ivif.models.checkpoint import save_checkpoint
+    from ivif.models.checkpoint import load_model, save_checkpoint
 
     with tempfile.TemporaryDirectory(prefix="ivif-pyfunc-") as tmp:
         checkpoint = save_checkpoint(
@@ -163,6 +163,9 @@ def log_fusion_model(
             state_dict=model.state_dict(),
             **dict(checkpoint_extra or {}),
         )
+        # Fail here, not at serving time, when model_kwargs do not rebuild this model
+        # (MLflow only warns when the input example fails).
+        load_model(checkpoint)
         return mlflow.pyfunc.log_model(
             name=name,
             python_model=str(SERVED_MODEL_FILE),
