@@ -54,7 +54,7 @@ from torch.utils.data import Dataset
 from ivif.data.cache import ImageCache
 from ivif.pairing.hashing import derive_key, hashed_below
 from ivif.pairing.manifest import PairManifest
-from ivif.pairing.patches import crop, crop_origin_bounds, flip, to_unit_gray
+from ivif.pairing.patches import UINT8_MAX, crop, crop_origin_bounds, flip_batch, gray_plane
 
 DEFAULT_PATCH_SIZE = 128
 # Independent random streams per sample, keyed by (seed, epoch, position).
@@ -146,10 +146,11 @@ class PairDataset(Dataset):
         """A batch of samples in one vectorised step (DataLoader calls this per batch)."""
         pairs, windows = self.layout(indices)
         batch = np.empty((len(pairs), 2, self.patch_size, self.patch_size), dtype=np.float32)
-        for row, ((ir_id, vis_id), (ir_top, ir_left, vis_top, vis_left, flip_h, flip_v)) in enumerate(zip(pairs, windows)):
-            ir = to_unit_gray(crop(self.ir_cache.ir(int(ir_id)), ir_top, ir_left, self.patch_size))
-            vis = to_unit_gray(crop(self.vis_cache.vi(int(vis_id)), vis_top, vis_left, self.patch_size))
-            batch[row] = flip(np.stack([ir, vis]), bool(flip_h), bool(flip_v))
+        for row, ((ir_id, vis_id), (ir_top, ir_left, vis_top, vis_left)) in enumerate(zip(pairs, windows[:, :4])):
+            batch[row, 0] = gray_plane(crop(self.ir_cache.ir(int(ir_id)), ir_top, ir_left, self.patch_size))
+            batch[row, 1] = gray_plane(crop(self.vis_cache.vi(int(vis_id)), vis_top, vis_left, self.patch_size))
+        batch *= np.float32(1.0 / UINT8_MAX)
+        flip_batch(batch, windows[:, 4], windows[:, 5])
         return list(torch.from_numpy(batch).unbind(0))
 
     def layout(self, indices: Sequence[int] | np.ndarray) -> tuple[np.ndarray, np.ndarray]:

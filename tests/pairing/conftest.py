@@ -24,18 +24,24 @@ def build_cache(shared: Path, dataset: str, count: int, dest: Path) -> ImageCach
 
 
 @pytest.fixture(scope="session")
-def msrs_cache(shared, tmp_path_factory) -> ImageCache:
+def cache_root(tmp_path_factory) -> Path:
+    """A cache root laid out like the pipeline's: <cache_root>/<dataset>/train/."""
+    return tmp_path_factory.mktemp("cache")
+
+
+@pytest.fixture(scope="session")
+def msrs_cache(shared, cache_root) -> ImageCache:
     """8 MSRS pairs, 640x480, IR L + visible RGB."""
-    return build_cache(shared, "msrs13", 8, tmp_path_factory.mktemp("cache") / "msrs")
+    return build_cache(shared, "msrs13", 8, cache_root / "msrs13" / "train")
 
 
 @pytest.fixture(scope="session")
-def tno_cache(shared, tmp_path_factory) -> ImageCache:
+def tno_cache(shared, cache_root) -> ImageCache:
     """12 TNO pairs of mixed sizes (768x576, 280x280, ...)."""
-    return build_cache(shared, "tno42", 12, tmp_path_factory.mktemp("cache") / "tno")
+    return build_cache(shared, "tno42", 12, cache_root / "tno42" / "train")
 
 
 @pytest.fixture(scope="session")
-def m3fd_cache(shared, tmp_path_factory) -> ImageCache:
+def m3fd_cache(shared, cache_root) -> ImageCache:
     """The 6 M3FD-like pairs, 1024x768, for cross-dataset pairing."""
-    return build_cache(shared, "m3fd6", 6, tmp_path_factory.mktemp("cache") / "m3fd")
+    return build_cache(shared, "m3fd6", 6, cache_root / "m3fd6" / "train")
