@@ -29,7 +29,8 @@ from ivif.data.shard import write_shards
 from ivif.data.split import SplitRule
 
 ROOT = Path(__file__).resolve().parents[1]
-DEFAULT_DIRS = [ROOT / "data" / "sample", ROOT.parent / "shared" / "data" / "msrs13", ROOT.parent / "shared" / "data" / "roadscene221"]
+SHARED_DATA = ROOT.parent / "shared" / "data"
+DEFAULT_DIRS = [ROOT / "data" / "sample", SHARED_DATA / "msrs13", SHARED_DATA / "roadscene221"]
 RANDOM_READS = 2000
 SAMPLES_PER_TAR = 1000
 

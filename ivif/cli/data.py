@@ -46,7 +46,9 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     shard.add_argument("dataset")
     shard.add_argument("--raw", metavar="DIR", help="fetched dataset (default: <data.raw_root>/<dataset>)")
     shard.add_argument("--out", metavar="DIR", help="shard folder (default: <data.shard_root>/<dataset>)")
-    shard.add_argument("--skip-bad", action="store_true", default=None, help="leave out and list bad pairs (default: shard.skip_bad)")
+    shard.add_argument(
+        "--skip-bad", action="store_true", default=None, help="leave out and list bad pairs (default: shard.skip_bad)"
+    )
     _common(shard)
     shard.set_defaults(func=run_shard)
 

@@ -51,7 +51,8 @@ def build_caches(shard_dir: str | Path, out_dir: str | Path, progress: bool = Tr
             meta = _cache_meta(summary, split)
             records = _records(shard_dir, split)
             sources: dict[str, dict[str, str]] = {}
-            with tqdm(records, total=info["count"], desc=f"cache {summary['dataset']}/{split}", unit="pair", disable=not progress) as bar:
+            desc = f"cache {summary['dataset']}/{split}"
+            with tqdm(records, total=info["count"], desc=desc, unit="pair", disable=not progress) as bar:
                 write_cache(tmp / split, _collect_sources(bar, sources), meta)
             _add_to_meta(tmp / split, {"sources": sources})
     return {split: out_dir / split for split in sorted(summary["splits"])}

@@ -96,7 +96,7 @@ def _transfer(url: str, part: Path, *, timeout: float, progress: bool) -> None:
             return  # the .part already holds every byte; the checksum decides
         raise
     with response:
-        resumed = offset and response.status == HTTP_PARTIAL_CONTENT and _range_start(response) == offset
+        resumed = offset > 0 and response.status == HTTP_PARTIAL_CONTENT and _range_start(response) == offset
         if not resumed:
             offset = 0  # server ignored the Range request: start over
         length = response.headers.get("Content-Length")

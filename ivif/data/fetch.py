@@ -55,7 +55,9 @@ def fetch_dataset(
                 f"note: {spec.name} has no published sha256 for {source.url}; computed {digest} "
                 f"(recorded in {dest / PROVENANCE_NAME}; add it to ivif/data/registry.py to pin it)"
             )
-        entries.append({"kind": "download", "url": source.url, "path": str(archive), "sha256": digest, "verified": source.sha256 is not None})
+        entries.append(
+            {"kind": "download", "url": source.url, "path": str(archive), "sha256": digest, "verified": source.sha256 is not None}
+        )
     return _place(spec, dest, entries, log)
 
 

@@ -10,7 +10,7 @@ returned instead.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -130,7 +130,7 @@ def _images_by_stem(folder: Path, problems: list[Problem]) -> dict[str, Path]:
     return by_stem
 
 
-def _read(reader, path: Path, problems: list[Problem]) -> DecodedImage | None:
+def _read(reader: Callable[[Path], DecodedImage], path: Path, problems: list[Problem]) -> DecodedImage | None:
     try:
         return reader(path)
     except ImageProblem as exc:

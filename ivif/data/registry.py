@@ -103,8 +103,11 @@ class DatasetSpec:
 
 
 def _folders(ir: str | tuple[str, ...], vi: str | tuple[str, ...]) -> PairFolders:
-    as_tuple = lambda v: (v,) if isinstance(v, str) else tuple(v)  # noqa: E731
-    return PairFolders(ir=as_tuple(ir), vi=as_tuple(vi))
+    return PairFolders(ir=_spellings(ir), vi=_spellings(vi))
+
+
+def _spellings(value: str | tuple[str, ...]) -> tuple[str, ...]:
+    return (value,) if isinstance(value, str) else tuple(value)
 
 
 _IMAGES = "*.png, *.jpg, *.bmp"
