@@ -4,7 +4,8 @@ A manifest directory (written atomically, whole or not at all)::
 
     <out_dir>/<name>/
         manifest.json   format, policy, seed, samples, sources (cache path, image count,
-                        content hash), the subset ids, counts, sha256 of the pair table
+                        content hash), the subset ids (null: all images), counts, sha256
+                        of the pair table
         pairs.npy       (M or K, 2) uint16 (int32 past 65535 images): the epoch-0 pairs
                         as (IR cache index, visible cache index)
 
@@ -126,9 +127,18 @@ class PairManifest:
             "seed": self.seed,
             "sources": {"ir": dataclasses.asdict(self.ir), "vis": dataclasses.asdict(self.vis)},
             "counts": {"ir": n_ir, "vis": n_vis, "combinations": pairs.combinations, "pairs_per_epoch": len(pairs)},
-            "ir_ids": self.ir_ids.tolist(),
-            "vis_ids": self.vis_ids.tolist(),
+            # null: every image of the cache, in cache order (keeps big manifests' JSON small)
+            "ir_ids": _ids_or_null(self.ir_ids, self.ir.images),
+            "vis_ids": _ids_or_null(self.vis_ids, self.vis.images),
         }
+
+
+def _ids_or_null(ids: np.ndarray, images: int) -> list[int] | None:
+    return None if np.array_equal(ids, np.arange(images)) else ids.tolist()
+
+
+def _ids_from(value: list[int] | None, images: int) -> np.ndarray:
+    return np.arange(images, dtype=np.int64) if value is None else np.asarray(value, dtype=np.int64)
 
 
 def plan_manifest(
@@ -214,15 +224,16 @@ def load_manifest(path: str | Path) -> PairManifest:
     summary = json.loads(summary_path.read_text())
     if summary.get("format") != MANIFEST_FORMAT:
         raise PairingError(f"{summary_path}: format {summary.get('format')!r}, expected {MANIFEST_FORMAT!r}; rebuild the manifest")
+    ir, vis = Source(**summary["sources"]["ir"]), Source(**summary["sources"]["vis"])
     return PairManifest(
         name=summary["name"],
         policy=parse_policy(summary["policy"]),
         samples=summary["samples"],
         seed=summary["seed"],
-        ir=Source(**summary["sources"]["ir"]),
-        vis=Source(**summary["sources"]["vis"]),
-        ir_ids=np.asarray(summary["ir_ids"], dtype=np.int64),
-        vis_ids=np.asarray(summary["vis_ids"], dtype=np.int64),
+        ir=ir,
+        vis=vis,
+        ir_ids=_ids_from(summary["ir_ids"], ir.images),
+        vis_ids=_ids_from(summary["vis_ids"], vis.images),
     )
 
 

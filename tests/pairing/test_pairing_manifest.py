@@ -27,6 +27,7 @@ def test_written_manifest_round_trips_and_describes_itself(tno_cache, tmp_path):
     assert summary["counts"] == {"ir": 12, "vis": 12, "combinations": 144, "pairs_per_epoch": 144}
     assert summary["sources"]["ir"]["content_hash"] == cache_fingerprint(tno_cache)
     assert summary["sources"]["ir"]["images"] == 12
+    assert summary["ir_ids"] is None, "all images: no id list"
 
     table = read_table(tmp_path / "aptp", verify=True)
     assert table.dtype == np.uint16 and table.shape == (144, 2)
@@ -50,6 +51,8 @@ def test_subset_pairs_only_the_chosen_base_images(tno_cache, tmp_path):
     assert len(table) == 5 and np.array_equal(table[:, 0], table[:, 1])
     assert set(table[:, 0].tolist()) == set(manifest.ir_ids.tolist())
     assert np.array_equal(manifest.ir_ids, plan("x", tno_cache, tno_cache, "strict", subset=5, seed=2).ir_ids)
+    assert read_summary(tmp_path / "m")["ir_ids"] == manifest.ir_ids.tolist()
+    assert np.array_equal(load_manifest(tmp_path / "m").ir_ids, manifest.ir_ids)
 
 
 def test_cross_dataset_pairs_index_each_cache(m3fd_cache, msrs_cache, tmp_path):
