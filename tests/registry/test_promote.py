@@ -1,0 +1,63 @@
+"""The champion gate end to end on a real sqlite registry: first model, better, worse."""
+
+from __future__ import annotations
+
+import mlflow
+import pytest
+from scripted_models import CONTRAST_METRICS, SMALL_CNN, STRONG, WEAK, contrast_fusion
+
+from ivif.evaluation import EvaluateConfig
+from ivif.registry import CANDIDATE, CHAMPION, log_and_register, version_for_alias
+from ivif.registry.gate import GateConfig
+from ivif.registry.promote import evaluate_and_promote
+from ivif.registry.record import DECISION_TAG, SCORE_TAG_PREFIX
+
+GATE = GateConfig(metrics=CONTRAST_METRICS, lower_is_better=(), tolerance=0.02)
+EVAL = EvaluateConfig(device="cpu", grid_images=2, grid_height=32)
+
+
+def register(behaviour: dict, run_name: str):
+    with mlflow.start_run(run_name=run_name):
+        return log_and_register(contrast_fusion(**behaviour), "cnn", model_kwargs=SMALL_CNN)
+
+
+def test_gate_sequence_first_better_worse(tracking, eval_cache):
+    client = mlflow.MlflowClient(tracking, registry_uri=tracking)
+
+    first = register(WEAK, "weak-1")
+    outcome = evaluate_and_promote("cnn", eval_cache, EVAL, GATE, client=client, tracking_uri=tracking)
+    assert outcome.decision.first_champion and outcome.moved
+    assert version_for_alias(client, "ivif-cnn", CHAMPION).version == first.version
+
+    better = register(STRONG, "strong")
+    outcome = evaluate_and_promote("cnn", eval_cache, EVAL, GATE, client=client, tracking_uri=tracking)
+    assert outcome.decision.promote, outcome.decision.reason
+    assert (outcome.champion_before, outcome.champion_after) == (first.version, better.version)
+    assert version_for_alias(client, "ivif-cnn", CHAMPION).version == better.version
+    # both scores and the decision are on the candidate's run
+    run = client.get_run(better.run_id)
+    assert run.data.tags[DECISION_TAG] == "promoted"
+    for metric in CONTRAST_METRICS:
+        assert run.data.metrics[f"gate.candidate.{metric}"] > run.data.metrics[f"gate.champion.{metric}"]
+    artifacts = {a.path for a in client.list_artifacts(better.run_id, "gate")}
+    assert {"gate/decision.json", "gate/grid.png", "gate/scores_candidate.json", "gate/scores_champion.json"} <= artifacts
+    tags = client.get_model_version("ivif-cnn", better.version).tags
+    assert float(tags[f"{SCORE_TAG_PREFIX}SD"]) == pytest.approx(outcome.candidate_result.means["SD"], rel=1e-5)
+
+    worse = register(WEAK | {"seed": 1}, "weak-2")
+    outcome = evaluate_and_promote("cnn", eval_cache, EVAL, GATE, client=client, tracking_uri=tracking)
+    assert not outcome.decision.promote and not outcome.moved
+    assert "rejected" in outcome.decision.reason
+    assert version_for_alias(client, "ivif-cnn", CHAMPION).version == better.version
+    assert version_for_alias(client, "ivif-cnn", CANDIDATE).version == worse.version
+    assert client.get_run(worse.run_id).data.tags[DECISION_TAG] == "rejected"
+
+    # gating the champion against itself changes nothing
+    again = evaluate_and_promote("cnn", eval_cache, EVAL, GATE, candidate_version=better.version, client=client, tracking_uri=tracking)
+    assert not again.moved and "already the champion" in again.decision.reason
+
+
+def test_missing_candidate_is_a_clear_error(tracking, eval_cache):
+    client = mlflow.MlflowClient(tracking, registry_uri=tracking)
+    with pytest.raises(ValueError, match="no version aliased 'candidate'"):
+        evaluate_and_promote("transformer", eval_cache, EVAL, GATE, client=client, tracking_uri=tracking)
