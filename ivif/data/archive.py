@@ -15,6 +15,8 @@ import tarfile
 import zipfile
 from pathlib import Path, PurePosixPath
 
+from tqdm import tqdm
+
 _DRIVE_PREFIX_LEN = 2  # "C:" in a Windows-style member name
 
 
@@ -27,13 +29,13 @@ def is_archive(path: str | Path) -> bool:
     return path.is_file() and (zipfile.is_zipfile(path) or tarfile.is_tarfile(path))
 
 
-def extract_archive(archive: str | Path, dest: str | Path) -> None:
+def extract_archive(archive: str | Path, dest: str | Path, progress: bool = False) -> None:
     """Extract a zip or tar (any compression) into the existing folder ``dest``."""
     archive, dest = Path(archive), Path(dest)
     if zipfile.is_zipfile(archive):
-        _extract_zip(archive, dest)
+        _extract_zip(archive, dest, progress)
     elif tarfile.is_tarfile(archive):
-        _extract_tar(archive, dest)
+        _extract_tar(archive, dest, progress)
     else:
         raise ValueError(f"{archive}: not a zip or tar archive; re-download it")
 
@@ -62,12 +64,13 @@ def link_problem(member_name: str, target: str, *, relative_to_member: bool) -> 
     return None
 
 
-def _extract_tar(archive: Path, dest: Path) -> None:
+def _extract_tar(archive: Path, dest: Path, progress: bool) -> None:
     with tarfile.open(archive) as tar:
         members = tar.getmembers()
         problems = [f"{m.name}: {why}" for m in members if (why := _tar_member_problem(m))]
         _raise_if(problems, archive)
-        tar.extractall(dest, members=members, filter="data")
+        for member in tqdm(members, desc=f"extract {archive.name}", unit="file", disable=not progress):
+            tar.extract(member, dest, filter="data")
 
 
 def _tar_member_problem(member: tarfile.TarInfo) -> str | None:
@@ -84,11 +87,13 @@ def _tar_member_problem(member: tarfile.TarInfo) -> str | None:
     return None
 
 
-def _extract_zip(archive: Path, dest: Path) -> None:
+def _extract_zip(archive: Path, dest: Path, progress: bool) -> None:
     with zipfile.ZipFile(archive) as zf:
-        problems = [f"{info.filename}: {why}" for info in zf.infolist() if (why := _zip_member_problem(zf, info))]
+        members = zf.infolist()
+        problems = [f"{info.filename}: {why}" for info in members if (why := _zip_member_problem(zf, info))]
         _raise_if(problems, archive)
-        zf.extractall(dest)
+        for info in tqdm(members, desc=f"extract {archive.name}", unit="file", disable=not progress):
+            zf.extract(info, dest)
 
 
 def _zip_member_problem(zf: zipfile.ZipFile, info: zipfile.ZipInfo) -> str | None:

@@ -43,7 +43,7 @@ def fetch_dataset(
     """
     dest = Path(dest)
     if local_source is not None:
-        return _place(spec, dest, [_local_entry(Path(local_source))], log)
+        return _place(spec, dest, [_local_entry(Path(local_source))], log, progress)
     if spec.import_only:
         raise ValueError(f"{spec.name} cannot be downloaded by ivif: {spec.import_hint}")
     entries = []
@@ -58,7 +58,7 @@ def fetch_dataset(
         entries.append(
             {"kind": "download", "url": source.url, "path": str(archive), "sha256": digest, "verified": source.sha256 is not None}
         )
-    return _place(spec, dest, entries, log)
+    return _place(spec, dest, entries, log, progress)
 
 
 def _local_entry(path: Path) -> dict[str, Any]:
@@ -71,12 +71,14 @@ def _local_entry(path: Path) -> dict[str, Any]:
     raise FileNotFoundError(f"{path}: no such archive or folder; check the --from path")
 
 
-def _place(spec: DatasetSpec, dest: Path, entries: list[dict[str, Any]], log: Callable[[str], None]) -> dict[str, Any]:
+def _place(
+    spec: DatasetSpec, dest: Path, entries: list[dict[str, Any]], log: Callable[[str], None], progress: bool
+) -> dict[str, Any]:
     dest.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{dest.name}.", suffix=".staging", dir=dest.parent))
     try:
         for entry in entries:
-            _unpack(Path(entry["path"]), staging, entry["kind"])
+            _unpack(Path(entry["path"]), staging, entry["kind"], progress)
         content = _unwrap_single_folder(staging, spec)
         record = {"dataset": spec.name, "sources": entries}
         with atomic_dir(dest) as out:
@@ -89,11 +91,11 @@ def _place(spec: DatasetSpec, dest: Path, entries: list[dict[str, Any]], log: Ca
     return record
 
 
-def _unpack(path: Path, staging: Path, kind: str) -> None:
+def _unpack(path: Path, staging: Path, kind: str, progress: bool) -> None:
     if kind == "folder":
         shutil.copytree(path, staging, dirs_exist_ok=True)
     else:
-        extract_archive(path, staging)
+        extract_archive(path, staging, progress=progress)
 
 
 def _unwrap_single_folder(root: Path, spec: DatasetSpec) -> Path:
