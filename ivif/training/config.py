@@ -96,7 +96,7 @@ class TrainConfig:
     eval_split: str = "test"
     """Cache split of the evaluation images (``<cache_root>/<dataset>/<split>``)."""
     eval_images: int = 4
-    """Evaluate on the first this many held-out images (fused whole, any size)."""
+    """Evaluate on the first this many held-out images (fused whole, any size); 0 = never."""
     ckpt_every: int = 100
     """Write the full training state every this many steps (and at the end)."""
     loss: LossConfig = field(default_factory=LossConfig)
@@ -109,8 +109,8 @@ class TrainConfig:
             raise ValueError(f"train.schedule must be one of {SCHEDULES}, got {self.schedule!r}")
         if self.device not in DEVICES:
             raise ValueError(f"train.device must be one of {DEVICES}, got {self.device!r}")
-        _require_positive(self, "epochs", "batch_size", "lr", "log_every", "ckpt_every", "eval_images")
-        _require_non_negative(self, "weight_decay", "warmup_steps", "grad_clip", "num_workers", "seed", "eval_every")
+        _require_positive(self, "epochs", "batch_size", "lr", "log_every", "ckpt_every")
+        _require_non_negative(self, "weight_decay", "warmup_steps", "grad_clip", "num_workers", "seed", "eval_every", "eval_images")
         if self.max_steps is not None and self.max_steps < 1:
             raise ValueError(f"train.max_steps must be >= 1 or null, got {self.max_steps}")
         if not 0 <= self.min_lr_ratio <= 1:
@@ -133,13 +133,24 @@ class TrainConfig:
         return PARADIGM_POLICY[self.paradigm]
 
 
+def _require_number(config: TrainConfig, name: str) -> None:
+    value = getattr(config, name)
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise ValueError(
+            f"train.{name} must be a number, got {value!r}; YAML reads 1e-4 or 1.0e30 as text, "
+            "write 1.0e-4 or 1.0e+30"
+        )
+
+
 def _require_positive(config: TrainConfig, *names: str) -> None:
     for name in names:
+        _require_number(config, name)
         if getattr(config, name) <= 0:
             raise ValueError(f"train.{name} must be > 0, got {getattr(config, name)}")
 
 
 def _require_non_negative(config: TrainConfig, *names: str) -> None:
     for name in names:
+        _require_number(config, name)
         if getattr(config, name) < 0:
             raise ValueError(f"train.{name} must be >= 0, got {getattr(config, name)}")

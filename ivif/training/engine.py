@@ -179,6 +179,7 @@ class Trainer:
         self.forward_model = torch.compile(forward) if config.compile else forward
         self.position = _Position()
         self.history = LossHistory()
+        self.window = LossWindow()
 
     def _build_dataset(self) -> PairDataset:
         manifest = load_manifest(self.paths.manifest)
@@ -200,8 +201,7 @@ class Trainer:
 
     # ------------------------------------------------------------------------ loop
     def _run(self, stop_after_steps: int | None) -> TrainResult:
-        config, position = self.config, self.position
-        window = LossWindow()
+        config, position, window = self.config, self.position, self.window
         losses: dict[str, float] = {}
         eval_result = EvalResult({})
         with self._progress_bar() as bar:
@@ -312,7 +312,7 @@ class Trainer:
         return means
 
     def _evaluate(self) -> EvalResult:
-        if not self.dist.is_main or self.paths.eval_cache is None:
+        if not self.dist.is_main or self.paths.eval_cache is None or not self.config.eval_images:
             return EvalResult({})
         result = evaluate(self.model, ImageCache(self.paths.eval_cache), self.config.eval_images, self.device)
         for callback in self.callbacks:
@@ -339,6 +339,7 @@ class Trainer:
             "rng": capture_rng(),
             "config": flatten(dataclasses.asdict(self.config)),
             "history": self.history.rows,
+            "loss_window": self.window.state_dict(),
         }
 
     def _save(self, path) -> None:
@@ -368,6 +369,7 @@ class Trainer:
         self.position = _Position(step=state["step"], epoch=state["epoch"], batch=state["epoch_batch"])
         self.history = LossHistory(state["history"])
         self.history.truncate(state["step"])
+        self.window.load_state_dict(state["loss_window"], self.device)
         restore_rng(state["rng"])
 
     # ------------------------------------------------------------------ ending

@@ -35,6 +35,14 @@ class LossWindow:
     def __len__(self) -> int:
         return self._count
 
+    def state_dict(self) -> dict:
+        """The partial window, so a resumed run logs the same means as an uninterrupted one."""
+        return {"sums": {name: total.cpu() for name, total in self._sums.items()}, "count": self._count}
+
+    def load_state_dict(self, state: dict, device: torch.device | str = "cpu") -> None:
+        self._sums = {name: total.to(device) for name, total in state["sums"].items()}
+        self._count = int(state["count"])
+
     def pop_means(self) -> dict[str, float]:
         """Mean of each term since the last call, as floats; resets the window."""
         means = {name: float(total) / self._count for name, total in self._sums.items()} if self._count else {}
