@@ -8,7 +8,7 @@ def test_ci_runs_the_readme_test_command(project_root):
     ci = (project_root / ".ci" / "run").read_text()
     commands = re.findall(r"^(bash scripts/\S+.*)$", readme, flags=re.M)
     assert "bash scripts/test.sh" in commands
-    assert "bash scripts/setup.sh && .venv/bin/dvc repro" in commands
+    assert "bash scripts/setup.sh && . .venv/bin/activate && dvc repro" in commands
     assert re.search(r"^bash scripts/test\.sh\b", ci, flags=re.M), ".ci/run must call the README's test command"
 
 
