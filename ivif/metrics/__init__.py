@@ -3,19 +3,31 @@
 One file per metric (pure functions on (B, H, W) tensors), ``conventions`` (each
 evaluator's choices as data), ``suite`` (``compute_metrics`` for one image,
 ``compute_metrics_batch`` for tensors on any device), ``reading`` (files -> gray arrays
-as a convention reads them) and ``folders`` (evaluate matched folders).
+as a convention reads them) and ``folders`` (evaluate matched folders, write reports).
+
+Names are imported lazily so that light users (the CLI's ``--help``, which lists the
+conventions) do not pay for torch.
 """
 
-from ivif.metrics.conventions import CONVENTIONS, DEFAULT_CONVENTION, Convention, get_convention
-from ivif.metrics.suite import METRIC_NAMES, METRICS, compute_metrics, compute_metrics_batch
+from __future__ import annotations
 
-__all__ = [
-    "CONVENTIONS",
-    "DEFAULT_CONVENTION",
-    "METRICS",
-    "METRIC_NAMES",
-    "Convention",
-    "compute_metrics",
-    "compute_metrics_batch",
-    "get_convention",
-]
+import importlib
+
+_EXPORTS = {
+    "CONVENTIONS": "ivif.metrics.conventions",
+    "DEFAULT_CONVENTION": "ivif.metrics.conventions",
+    "Convention": "ivif.metrics.conventions",
+    "get_convention": "ivif.metrics.conventions",
+    "METRICS": "ivif.metrics.suite",
+    "METRIC_NAMES": "ivif.metrics.suite",
+    "compute_metrics": "ivif.metrics.suite",
+    "compute_metrics_batch": "ivif.metrics.suite",
+}
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str):
+    if name not in _EXPORTS:
+        raise AttributeError(f"module 'ivif.metrics' has no attribute {name!r}")
+    return getattr(importlib.import_module(_EXPORTS[name]), name)
