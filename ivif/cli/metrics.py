@@ -37,10 +37,13 @@ def run(args: argparse.Namespace) -> int:
 
     # Images are evaluated one at a time; a single image is too small for intra-op
     # threads to pay off, and on a busy machine their spin-waits make it many times slower.
+    previous_threads = torch.get_num_threads()
     torch.set_num_threads(1)
-
-    names = [n.strip() for n in args.names.split(",") if n.strip()] if args.names else None
-    rows = evaluate_folders(args.ir, args.vi, args.fused, convention=args.convention, names=names)
+    try:
+        names = [n.strip() for n in args.names.split(",") if n.strip()] if args.names else None
+        rows = evaluate_folders(args.ir, args.vi, args.fused, convention=args.convention, names=names)
+    finally:
+        torch.set_num_threads(previous_threads)
     means = mean_row(rows)
     if args.out:
         write_csv(rows, args.out)
