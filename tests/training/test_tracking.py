@@ -1,0 +1,73 @@
+"""The MLflow record of a training run, on a real sqlite store in tmp_path."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+from ivif.params import load_params
+from ivif.training.run import apply_overrides, train_from_params
+
+
+@pytest.fixture
+def default_store(monkeypatch):
+    """No MLFLOW_TRACKING_URI: the params' sqlite store (relative to the project) is used."""
+    import mlflow
+
+    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
+    previous = mlflow.get_tracking_uri()
+    yield
+    mlflow.set_tracking_uri(previous)
+    mlflow.set_registry_uri(previous)
+
+
+@pytest.mark.slow
+def test_run_params_metrics_artifacts_and_registered_candidate(tiny_project, default_store):
+    import mlflow
+
+    root = tiny_project.parent
+    params = apply_overrides(load_params(tiny_project), ["train.eval_images=1"])
+    outcome = train_from_params(params, root=root, progress=False)
+
+    store = f"sqlite:///{root / 'mlflow.db'}"
+    assert (root / "mlflow.db").is_file()
+    client = mlflow.MlflowClient(store)
+    run = client.get_run(outcome.run_id)
+    assert run.info.status == "FINISHED"
+    assert run.data.params["train.model"] == "cnn" and run.data.params["train.lr"] == "0.003"
+    assert run.data.params["pairs.out_dir"] == "data/pairs"
+    tags = run.data.tags
+    assert tags["paradigm"] == "aptp" and tags["N"] == "4" and tags["pairs_per_epoch"] == "16"
+    assert len(tags["manifest_sha256"]) == 64 and len(tags["data_ir_hash"]) == 64 and tags["git_commit"]
+    history = client.get_metric_history(outcome.run_id, "loss/total")
+    assert [m.step for m in history] == [4, 8]
+    assert {"eval/EN", "eval/MI", "eval/VIF", "eval/Qabf", "lr"} <= set(run.data.metrics)
+    artifacts = {a.path for a in client.list_artifacts(outcome.run_id, "train")}
+    assert {"train/loss.csv", "train/loss.png", "train/previews.png", "train/manifest.json", "train/metrics.json"} <= artifacts
+
+    version = outcome.model_version
+    assert version.name == "ivif-cnn" and "candidate" in version.aliases
+    by_alias = client.get_model_version_by_alias("ivif-cnn", "candidate")
+    assert by_alias.version == version.version and by_alias.run_id == outcome.run_id
+
+    # A fresh process loads the registered model by its URI and fuses an odd-sized pair.
+    script = (
+        "import sys, torch; from ivif.registry import load_torch_model; from ivif.fusion.full import fuse_full;"
+        "m = load_torch_model('models:/ivif-cnn@candidate', tracking_uri=sys.argv[1]);"
+        "print(tuple(fuse_full(m, torch.rand(1, 2, 13, 17)).shape))"
+    )
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    fused = subprocess.run([sys.executable, "-c", script, store], capture_output=True, text=True, env=env, timeout=180)
+    assert fused.returncode == 0, fused.stderr[-2000:]
+    assert fused.stdout.strip().splitlines()[-1] == "(1, 1, 13, 17)"
+
+    # --resume continues the same MLflow run.
+    recorded = json.loads((outcome.result.paths.out_dir / "mlflow_run.json").read_text())
+    assert recorded["run_id"] == outcome.run_id
+    resumed = train_from_params(params, root=root, progress=False, resume=True)
+    assert resumed.run_id == outcome.run_id
+    assert resumed.model_version.version != version.version
