@@ -8,9 +8,10 @@ random crop and flips, for the pairs of one APTP manifest — through a torch Da
   way the upstream trainers load each batch.
 
 Throughput is measured after a warm-up of a few batches (worker start-up excluded), for
-batch 8 and 32 and 0 and 2 workers.
+batch 8 and 32 and 0 and 2 workers; each figure is the best of ``--repeats`` runs, so
+that other jobs on a shared machine distort both sides less.
 
-Usage: ``.venv/bin/python bench/loader.py [--images DIR] [--batches 60]``; DIR holds
+Usage: ``.venv/bin/python bench/loader.py [--images DIR] [--batches 20] [--repeats 3]``; DIR holds
 ``ir/`` and ``vi/`` PNG pairs (default: ../shared/data/msrs13, 640×480).
 """
 
@@ -89,7 +90,8 @@ def build_cache(images: Path, dest: Path) -> tuple[ImageCache, list[Path], list[
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--images", type=Path, default=DEFAULT_IMAGES, help="folder with ir/ and vi/ PNG pairs")
-    parser.add_argument("--batches", type=int, default=60, help="timed batches per configuration (cache side x10)")
+    parser.add_argument("--batches", type=int, default=20, help="timed batches per run (cache side x10)")
+    parser.add_argument("--repeats", type=int, default=3, help="runs per figure; the best is reported")
     args = parser.parse_args()
     torch.set_num_threads(1)
     with tempfile.TemporaryDirectory() as tmp:
@@ -101,8 +103,8 @@ def main() -> None:
         print(f"{'batch':>5s} {'workers':>7s} {'cache pairs/s':>14s} {'png pairs/s':>12s} {'speed-up':>9s}")
         for batch_size in BATCH_SIZES:
             for workers in WORKER_COUNTS:
-                fast = pairs_per_second(cached, batch_size, workers, args.batches * 10)
-                slow = pairs_per_second(png, batch_size, workers, args.batches)
+                fast = max(pairs_per_second(cached, batch_size, workers, args.batches * 10) for _ in range(args.repeats))
+                slow = max(pairs_per_second(png, batch_size, workers, args.batches) for _ in range(args.repeats))
                 print(f"{batch_size:5d} {workers:7d} {fast:14,.0f} {slow:12,.0f} {fast / slow:8.1f}x", flush=True)
 
 
