@@ -76,9 +76,15 @@ def test_cli_make_and_its_errors(msrs_cache, m3fd_cache, tmp_path, capsys):
 @pytest.mark.slow  # ~35 s: a fresh Prefect home migrates its database before the flow runs
 def test_prefect_flow_builds_what_the_cli_builds(params_file, tmp_path, project_root):
     assert main(["pairs", "build", "uptp", "--params", str(params_file), "--out", str(tmp_path / "cli"), "--no-progress"]) == 0
-    env = {**os.environ, "PREFECT_HOME": str(tmp_path / "prefect"), "PREFECT_LOGGING_LEVEL": "WARNING"}
+    env = {
+        **os.environ,
+        "PREFECT_HOME": str(tmp_path / "prefect"),  # a throwaway API database, not the user's
+        "PREFECT_LOGGING_LEVEL": "WARNING",
+        # The default 20 s is too short to migrate a fresh database on a busy 2-core machine.
+        "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS": "180",
+    }
     command = [sys.executable, "-m", "flows.pairing", "--params", str(params_file), "uptp", "cross"]
-    result = subprocess.run(command, cwd=project_root, env=env, capture_output=True, text=True, timeout=240)
+    result = subprocess.run(command, cwd=project_root, env=env, capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stderr[-2000:]
     flow_dir = tmp_path / "pairs"
     assert sorted(p.name for p in flow_dir.iterdir()) == ["cross", "uptp"]
