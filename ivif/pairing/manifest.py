@@ -66,7 +66,7 @@ def cache_fingerprint(cache: ImageCache) -> str:
     return digest.hexdigest()
 
 
-@dataclasses.dataclass(frozen=True)
+@dataclasses.dataclass(frozen=True, eq=False)  # array fields: compare manifests by their summary()
 class PairManifest:
     """A pairing manifest: the policy plus the base images on each side.
 
@@ -101,7 +101,7 @@ class PairManifest:
 
         Pass ``pairs=self.epoch(epoch)`` to reuse its keys across many calls.
         """
-        local = (pairs or self.epoch(epoch)).at(positions)
+        local = (pairs if pairs is not None else self.epoch(epoch)).at(positions)
         return np.stack([self.ir_ids[local[:, 0]], self.vis_ids[local[:, 1]]], axis=1)
 
     def check_caches(self, ir_cache: ImageCache, vis_cache: ImageCache) -> None:
