@@ -1,0 +1,46 @@
+"""The ivif checkpoint format: round trip, validation, atomic writes."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from ivif.models import create_model
+from ivif.models.checkpoint import FORMAT, load_checkpoint, load_model, save_checkpoint
+
+SMALL = {"stem_width": 4, "growth": (2, 2, 4, 4), "head_width": 4}
+
+
+def test_round_trip_rebuilds_the_model_with_its_kwargs(tmp_path):
+    torch.manual_seed(0)
+    model = create_model("cnn", **SMALL)
+    path = save_checkpoint(tmp_path / "ck.pt", model_name="cnn", model_kwargs=SMALL, state_dict=model.state_dict(), epoch=3)
+    payload = load_checkpoint(path)
+    assert payload["format"] == FORMAT and payload["epoch"] == 3
+    loaded = load_model(path)
+    x = torch.rand(1, 2, 16, 16)
+    with torch.no_grad():
+        assert torch.equal(loaded(x), model.eval()(x))
+    assert [p.name for p in tmp_path.iterdir()] == ["ck.pt"]  # no temporary files left
+
+
+def test_bare_state_dict_is_refused_with_the_fix(tmp_path, upstream_weights):
+    with pytest.raises(ValueError, match="not an ivif checkpoint.*upstream:<cnn|transformer|gan>:PATH"):
+        load_checkpoint(upstream_weights["cnn"])
+
+
+def test_missing_checkpoint(tmp_path):
+    with pytest.raises(FileNotFoundError, match="nope.pt"):
+        load_checkpoint(tmp_path / "nope.pt")
+
+
+def test_weights_that_do_not_fit_name_the_file(tmp_path):
+    model = create_model("cnn", **SMALL)
+    path = save_checkpoint(tmp_path / "ck.pt", model_name="cnn", model_kwargs={}, state_dict=model.state_dict())
+    with pytest.raises(ValueError, match="ck.pt: weights do not fit model 'cnn'"):
+        load_model(path)
+
+
+def test_extra_keys_may_not_shadow_the_format():
+    with pytest.raises(ValueError, match="clash"):
+        save_checkpoint("unused.pt", model_name="cnn", model_kwargs={}, state_dict={}, format="x")
