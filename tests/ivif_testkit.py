@@ -1,19 +1,69 @@
-"""Fusion models with known behaviour, built on the real CNN architecture.
+"""Shared helpers of the registry and flows tests (importable: tests/ is on sys.path).
 
-``contrast_fusion(gain, offset)`` outputs tanh(gain * (ir + vi) / 2 + offset): the CNN
-head sees the raw input, so zeroing every other path leaves an exact, contrast-scaled
-average fusion. A larger gain gives strictly more contrast (SD, SF, AG, EN), which lets
-gate tests know which candidate is better without training anything.
+- MLflow stores: creating a sqlite store runs MLflow's schema migrations (~10 s on two
+  cores), so one empty store per session is made once and copied for each test.
+- A tiny held-out cache of cropped sample pairs.
+- Fusion models with known behaviour, built on the real CNN architecture:
+  ``contrast_fusion(gain, offset)`` outputs tanh(gain * (ir + vi) / 2 + offset). The CNN
+  head sees the raw input, so zeroing every other path leaves an exact, contrast-scaled
+  average fusion; a larger gain gives strictly more contrast (SD, SF, AG, EN), which
+  lets gate tests know which candidate is better without training anything.
 """
 
 from __future__ import annotations
 
+import shutil
+from pathlib import Path
+
+import numpy as np
 import torch
 
 SMALL_CNN = {"stem_width": 4, "growth": (2, 2, 4, 4), "head_width": 4}
 STRONG = {"gain": 1.5, "offset": 0.0}
 WEAK = {"gain": 0.2, "offset": 0.5}
 CONTRAST_METRICS = ("EN", "SD", "SF", "AG")
+EVAL_IMAGES = 3
+EVAL_CROP = (52, 70)  # H, W: small and not a multiple of 4
+TEMPLATE_DIR = "mlflow-template"
+
+
+def template_store(tmp_path_factory) -> Path:
+    """Path of an initialised, empty MLflow sqlite database (copy it, never write to it)."""
+    import mlflow
+
+    path = tmp_path_factory.getbasetemp() / TEMPLATE_DIR / "mlflow.db"
+    if not path.is_file():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        uri = f"sqlite:///{path}"
+        mlflow.MlflowClient(uri, registry_uri=uri).search_experiments()  # creates the schema
+    return path
+
+
+def fresh_store(template: Path, folder: Path, experiment: str = "ivif-tests") -> str:
+    """Copy the empty store to ``folder/mlflow.db``, point MLflow at it; return its URI."""
+    from ivif.registry import TrackingConfig, configure_tracking
+
+    folder.mkdir(parents=True, exist_ok=True)
+    shutil.copy(template, folder / "mlflow.db")
+    return configure_tracking(TrackingConfig(store="sqlite:///mlflow.db", experiment=experiment), base_dir=folder)
+
+
+def write_eval_cache(sample_dir: Path, dest: Path):
+    """A held-out cache of the first few sample pairs, cropped small."""
+    from PIL import Image
+
+    from ivif.data.cache import ImageCache, write_cache
+
+    names = sorted(p.stem for p in (sample_dir / "ir").glob("*.png"))[:EVAL_IMAGES]
+    height, width = EVAL_CROP
+
+    def records():
+        for name in names:
+            ir = np.asarray(Image.open(sample_dir / "ir" / f"{name}.png").convert("L"))[:height, :width]
+            vi = np.asarray(Image.open(sample_dir / "vi" / f"{name}.png").convert("L"))[:height, :width]
+            yield name, ir, vi
+
+    return ImageCache(write_cache(dest, records(), {"dataset": "sample", "split": "test"}))
 
 
 @torch.no_grad()

@@ -36,29 +36,18 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
 
 
 def run(args) -> int:
-    from ivif.data.cache import ImageCache
     from ivif.data.config import DataConfig
-    from ivif.evaluation import EvaluateConfig, evaluate_model
-    from ivif.evaluation.grid import write_grid
-    from ivif.evaluation.report import metrics_summary, write_metrics_json, write_per_image_csv
-    from ivif.evaluation.spec import load_model_spec
+    from ivif.evaluation import EvaluateConfig
+    from ivif.evaluation.run import evaluate_to_files
     from ivif.params import load_params, section
 
     params = load_params(args.params)
     config = _with_overrides(section(params, "evaluate", EvaluateConfig), args)
     data = Path(args.data or Path(section(params, "data", DataConfig).cache_root) / config.dataset / config.split)
-    model = load_model_spec(args.model)
-    result = evaluate_model(model, ImageCache(data), config, keep_samples=config.grid_images)
-    summary = metrics_summary(result, model=args.model, data=str(data))
-    outputs = [
-        write_metrics_json(args.metrics_file or config.metrics_file, summary),
-        write_per_image_csv(args.per_image_file or config.per_image_file, result),
-    ]
-    if result.samples:
-        outputs.append(write_grid(args.grid_file or config.grid_file, result.samples, config.grid_height))
-    means = "  ".join(f"{k} {v:.4g}" for k, v in result.means.items())
-    print(f"{args.model} on {data} ({len(result.per_image)} pairs, {result.convention}): {means}")
-    print("wrote " + ", ".join(str(p) for p in outputs))
+    outputs = evaluate_to_files(args.model, data, config, args.metrics_file, args.per_image_file, args.grid_file)
+    means = "  ".join(f"{k} {v:.4g}" for k, v in outputs.result.means.items())
+    print(f"{args.model} on {data} ({len(outputs.result.per_image)} pairs, {outputs.result.convention}): {means}")
+    print("wrote " + ", ".join(str(p) for p in outputs.written))
     return 0
 
 

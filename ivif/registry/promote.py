@@ -77,10 +77,12 @@ def evaluate_and_promote(
     name = registered_name(model)
     candidate = _candidate(client, name, candidate_version)
     champion = version_for_alias(client, name, CHAMPION)
-    champion_before = champion.version if champion is not None else None
-    if champion_before == candidate.version:
-        decision = GateDecision(False, f"version {candidate.version} is already the champion")
-        return PromotionOutcome(name, candidate.version, champion_before, champion_before, decision, None, None)
+    # MLflow returns versions as int or str depending on the store: compare as str
+    candidate_id = str(candidate.version)
+    champion_before = str(champion.version) if champion is not None else None
+    if champion_before == candidate_id:
+        decision = GateDecision(False, f"version {candidate_id} is already the champion")
+        return PromotionOutcome(name, candidate_id, champion_before, champion_before, decision, None, None)
 
     def score(version, samples: int) -> EvaluationResult:
         torch_model = load_torch_model(version_uri(name, version.version), tracking_uri=store)
@@ -93,9 +95,9 @@ def evaluate_and_promote(
         grid = write_grid(Path(tmp) / "grid.png", candidate_result.samples, eval_config.grid_height) if candidate_result.samples else None
         record_decision(client, candidate, champion, decision, candidate_result, champion_result, grid)
     if decision.promote:
-        move_alias(client, name, CHAMPION, candidate.version)
-    champion_after = candidate.version if decision.promote else champion_before
-    return PromotionOutcome(name, candidate.version, champion_before, champion_after, decision, candidate_result, champion_result)
+        move_alias(client, name, CHAMPION, candidate_id)
+    champion_after = candidate_id if decision.promote else champion_before
+    return PromotionOutcome(name, candidate_id, champion_before, champion_after, decision, candidate_result, champion_result)
 
 
 def _candidate(client, name: str, version: str | None):

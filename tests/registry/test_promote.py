@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import mlflow
 import pytest
-from scripted_models import CONTRAST_METRICS, SMALL_CNN, STRONG, WEAK, contrast_fusion
+from ivif_testkit import CONTRAST_METRICS, SMALL_CNN, STRONG, WEAK, contrast_fusion
 
 from ivif.evaluation import EvaluateConfig
 from ivif.registry import CANDIDATE, CHAMPION, log_and_register, version_for_alias

@@ -101,6 +101,7 @@ def test_logging_with_kwargs_that_do_not_rebuild_the_model_fails_early(registere
 
     from ivif.registry import log_and_register
 
+    mlflow.set_tracking_uri(registered_cnn.tracking_uri)
     with mlflow.start_run(run_name="wrong-kwargs"):
         with pytest.raises(ValueError, match="weights do not fit model 'cnn'"):
             log_and_register(registered_cnn.model, "cnn", model_kwargs={})  # default widths: wrong

@@ -1,0 +1,83 @@
+"""A retrain project in tmp: params.yaml, a fresh MLflow store, a held-out cache, and the
+scripted trainer enabled; plus a session-wide Prefect test harness."""
+
+from __future__ import annotations
+
+import os
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+import yaml
+from ivif_testkit import CONTRAST_METRICS, fresh_store, template_store, write_eval_cache
+
+FLOWS_TESTS = Path(__file__).resolve().parent
+PROJECT_ROOT = FLOWS_TESTS.parents[1]
+# The project's flows/ is a namespace package run from the project root (python -m
+# flows.retrain); putting the root on sys.path lets tests import it in-process too.
+if str(PROJECT_ROOT) not in sys.path:
+    sys.path.insert(0, str(PROJECT_ROOT))
+SCRIPTED_TRAINER = "scripted=scripted_trainer:train"
+
+
+@dataclass(frozen=True)
+class RetrainProject:
+    root: Path
+    params: Path
+    tracking_uri: str
+
+    def client(self):
+        import mlflow
+
+        return mlflow.MlflowClient(self.tracking_uri, registry_uri=self.tracking_uri)
+
+
+def project_params(root: Path) -> dict:
+    return {
+        "tracking": {"store": "sqlite:///mlflow.db", "experiment": "retrain-tests"},
+        "data": {"cache_root": str(root / "cache")},
+        "train": {"model": "cnn", "paradigm": "aptp"},
+        "evaluate": {"dataset": "sample", "split": "test", "device": "cpu", "grid_images": 1, "grid_height": 32},
+        "gate": {"metrics": list(CONTRAST_METRICS), "lower_is_better": [], "tolerance": 0.02},
+        "retrain": {"data_stages": [], "manifest_stages": [], "out_dir": "runs", "lock_timeout_s": 120},
+        "scripted": {"quality": "strong"},
+    }
+
+
+@pytest.fixture
+def retrain_project(tmp_path_factory, sample_dir) -> RetrainProject:
+    import mlflow
+
+    root = tmp_path_factory.mktemp("project")
+    write_eval_cache(sample_dir, root / "cache" / "sample" / "test")
+    params = root / "params.yaml"
+    params.write_text(yaml.safe_dump(project_params(root)))
+    previous = mlflow.get_tracking_uri(), mlflow.get_registry_uri()
+    uri = fresh_store(template_store(tmp_path_factory), root, experiment="retrain-tests")
+    yield RetrainProject(root, params, uri)
+    mlflow.set_tracking_uri(previous[0])
+    mlflow.set_registry_uri(previous[1])
+
+
+@pytest.fixture
+def scripted_trainer(monkeypatch):
+    """Allow the scripted trainer (the operator's env var, as a served deployment would)."""
+    monkeypatch.setenv("IVIF_RETRAIN_TRAINERS", SCRIPTED_TRAINER)
+    monkeypatch.syspath_prepend(str(FLOWS_TESTS))
+
+
+@pytest.fixture(scope="session")
+def prefect_harness():
+    """A temporary Prefect API (sqlite) for flow-logic tests; opt in by requesting it."""
+    from prefect.testing.utilities import prefect_test_harness
+
+    with prefect_test_harness(server_startup_timeout=120):
+        yield
+
+
+def subprocess_env(extra: dict[str, str]) -> dict[str, str]:
+    """Environment of a child process that imports the test helpers and scripted trainer."""
+    tests_dir = FLOWS_TESTS.parent
+    python_path = os.pathsep.join([str(FLOWS_TESTS), str(tests_dir), os.environ.get("PYTHONPATH", "")])
+    return {**os.environ, "PYTHONPATH": python_path, "IVIF_RETRAIN_TRAINERS": SCRIPTED_TRAINER, **extra}
