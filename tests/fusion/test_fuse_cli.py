@@ -1,0 +1,124 @@
+"""``ivif fuse`` end to end on real pairs: folders, colour/gray, formats and clear errors."""
+
+from __future__ import annotations
+
+import os
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from ivif.cli import main
+from ivif.fusion import fuse_array, read_pair
+
+ROADSCENE_PAIRS = 4  # a handful of odd-sized colour pairs keeps the test fast
+
+
+@pytest.fixture(scope="module")
+def roadscene_subset(shared, tmp_path_factory):
+    """ir/ and vi/ folders linking the first few RoadScene pairs (odd sizes, colour visible)."""
+    root = tmp_path_factory.mktemp("roadscene")
+    source = shared / "data" / "roadscene221"
+    names = sorted(p.name for p in (source / "ir").iterdir())[:ROADSCENE_PAIRS]
+    for modality in ("ir", "vi"):
+        (root / modality).mkdir()
+        for name in names:
+            os.symlink(source / modality / name, root / modality / name)
+    return root, names
+
+
+@pytest.fixture(scope="module")
+def cnn_spec(shared):
+    return f"upstream:cnn:{shared / 'weights' / 'upstream' / 'cnn.model'}"
+
+
+def test_folder_fusion_writes_one_rgb_image_per_pair(roadscene_subset, cnn_spec, tmp_path, capsys):
+    root, names = roadscene_subset
+    out = tmp_path / "fused"
+    assert main(["fuse", "--model", cnn_spec, "--ir", str(root / "ir"), "--vi", str(root / "vi"), "--out", str(out), "--device", "cpu"]) == 0
+    assert sorted(p.name for p in out.iterdir()) == sorted(f"{name.rsplit('.', 1)[0]}.png" for name in names)
+    for name in names:
+        source = Image.open(root / "vi" / name)
+        fused = Image.open(out / f"{name.rsplit('.', 1)[0]}.png")
+        assert fused.size == source.size and fused.mode == "RGB"
+    assert f"fused {ROADSCENE_PAIRS} pair(s)" in capsys.readouterr().out
+
+
+def test_colour_is_restored_and_luminance_is_the_fused_one(roadscene_subset, cnn_spec, upstream_model, tmp_path):
+    root, names = roadscene_subset
+    ir, vi = root / "ir" / names[0], root / "vi" / names[0]
+    assert main(["fuse", "--model", cnn_spec, "--ir", str(ir), "--vi", str(vi), "--out", str(tmp_path / "f.npy"), "--format", "npy"]) == 0
+    assert main(["fuse", "--model", cnn_spec, "--ir", str(ir), "--vi", str(vi), "--out", str(tmp_path / "f.png")]) == 0
+    raw = np.load(tmp_path / "f.npy")
+    pair = read_pair(ir, vi)
+    assert raw.dtype == np.float32 and raw.shape == pair.ir.shape
+    assert np.array_equal(raw, fuse_array(upstream_model("cnn"), pair.stacked()))  # raw, unstretched output
+    rgb = np.asarray(Image.open(tmp_path / "f.png"), dtype=np.float32) / 255
+    luma = rgb @ np.array([0.299, 0.587, 0.114], dtype=np.float32)
+    assert np.abs(luma - np.clip(raw, 0, 1)).mean() < 0.01  # Y of the written RGB is the fused luminance
+    source_rgb = np.asarray(Image.open(vi).convert("RGB"), dtype=np.float32) / 255
+    chroma = lambda img: img - img.mean(axis=-1, keepdims=True)  # noqa: E731
+    assert np.corrcoef(chroma(rgb).ravel(), chroma(source_rgb).ravel())[0, 1] > 0.9  # colour kept
+
+
+def test_grayscale_stays_grayscale_in_tiled_mode(shared, cnn_spec, tmp_path):
+    # TNO stores grayscale as RGB with three equal channels.
+    ir, vi = (shared / "data" / "tno42" / modality / "05.png" for modality in ("ir", "vi"))
+    assert main(["fuse", "--model", cnn_spec, "--ir", str(ir), "--vi", str(vi), "--out", str(tmp_path), "--mode", "tiled"]) == 0
+    fused = Image.open(tmp_path / "05.png")
+    assert fused.mode == "L" and fused.size == Image.open(vi).size
+
+
+def test_ivif_checkpoint_spec(shared, roadscene_subset, tmp_path):
+    root, names = roadscene_subset
+    checkpoint = tmp_path / "transformer.pt"
+    assert main(["import-upstream", "--model", "transformer", "--src", str(shared / "weights" / "upstream" / "transformer.model"), "--out", str(checkpoint)]) == 0
+    out = tmp_path / "single.png"
+    assert main(["fuse", "--model", str(checkpoint), "--ir", str(root / "ir" / names[1]), "--vi", str(root / "vi" / names[1]), "--out", str(out)]) == 0
+    assert Image.open(out).size == Image.open(root / "vi" / names[1]).size
+
+
+def one_line_error(capsys) -> str:
+    err = capsys.readouterr().err.strip()
+    assert err.count("\n") == 0, err
+    return err
+
+
+def test_wrong_checkpoint_is_one_clear_error(shared, roadscene_subset, tmp_path, capsys):
+    root, names = roadscene_subset
+    spec = f"upstream:transformer:{shared / 'weights' / 'upstream' / 'gan.model'}"
+    assert main(["fuse", "--model", spec, "--ir", str(root / "ir"), "--vi", str(root / "vi"), "--out", str(tmp_path / "out")]) == 1
+    err = one_line_error(capsys)
+    assert "gan.model" in err and "inchange.0.weight" in err and "transformer" in err
+    assert not (tmp_path / "out").exists()
+    assert main(["fuse", "--model", str(shared / "weights" / "upstream" / "cnn.model"), "--ir", str(root / "ir"), "--vi", str(root / "vi"), "--out", str(tmp_path / "out")]) == 1
+    assert "upstream:<cnn|transformer|gan>:PATH" in one_line_error(capsys)
+
+
+def test_missing_file_is_one_clear_error(roadscene_subset, cnn_spec, tmp_path, capsys):
+    root, names = roadscene_subset
+    assert main(["fuse", "--model", cnn_spec, "--ir", str(root / "ir" / "missing.jpg"), "--vi", str(root / "vi" / names[0]), "--out", str(tmp_path / "x.png")]) == 1
+    assert "input not found" in one_line_error(capsys)
+    assert main(["fuse", "--model", str(tmp_path / "nope.pt"), "--ir", str(root / "ir" / names[0]), "--vi", str(root / "vi" / names[0]), "--out", str(tmp_path / "x.png")]) == 1
+    assert "checkpoint not found" in one_line_error(capsys)
+
+
+def test_size_mismatch_is_one_clear_error(roadscene_subset, cnn_spec, tmp_path, capsys):
+    root, names = roadscene_subset
+    sizes = {name: Image.open(root / "ir" / name).size for name in names}
+    first, other = names[0], next(name for name in names[1:] if sizes[name] != sizes[names[0]])
+    assert main(["fuse", "--model", cnn_spec, "--ir", str(root / "ir" / first), "--vi", str(root / "vi" / other), "--out", str(tmp_path / "x.png")]) == 1
+    err = one_line_error(capsys)
+    assert "size mismatch" in err and first in err and other in err
+    assert not (tmp_path / "x.png").exists()
+
+
+def test_unmatched_folder_stems_and_bad_suffix(roadscene_subset, cnn_spec, tmp_path, capsys):
+    root, names = roadscene_subset
+    vi = tmp_path / "vi"
+    vi.mkdir()
+    os.symlink(root / "vi" / names[0], vi / names[0])
+    assert main(["fuse", "--model", cnn_spec, "--ir", str(root / "ir"), "--vi", str(vi), "--out", str(tmp_path / "o")]) == 1
+    assert "no partner" in one_line_error(capsys)
+    assert main(["fuse", "--model", cnn_spec, "--ir", str(root / "ir" / names[0]), "--vi", str(vi / names[0]), "--out", str(tmp_path / "x.npy")]) == 1
+    assert "--format png writes .png" in one_line_error(capsys)
