@@ -8,8 +8,13 @@ from ivif.metrics.conventions import AgNormalisation
 
 
 def _gradient(x: torch.Tensor, dim: int) -> torch.Tensor:
-    """``np.gradient`` along ``dim``: central differences inside, one-sided at the borders."""
-    return torch.gradient(x, dim=dim, edge_order=1)[0]
+    """``np.gradient`` along ``dim`` (unit spacing): central differences inside,
+    one-sided at the borders. Slices, not ``torch.gradient``: same numbers, fewer passes."""
+    n = x.shape[dim]
+    first = x.narrow(dim, 1, 1) - x.narrow(dim, 0, 1)
+    inner = (x.narrow(dim, 2, n - 2) - x.narrow(dim, 0, n - 2)) / 2
+    last = x.narrow(dim, n - 1, 1) - x.narrow(dim, n - 2, 1)
+    return torch.cat([first, inner, last], dim=dim)
 
 
 def average_gradient(fused: torch.Tensor, normalisation: AgNormalisation = "pixels") -> torch.Tensor:

@@ -12,16 +12,22 @@ import torch
 GRAY_LEVELS = 256
 
 
-def quantize(images: torch.Tensor, offset: int = 0) -> torch.Tensor:
-    """Round to gray levels, add ``offset`` and saturate to 0..255 like uint8 arithmetic.
+def quantize(images: torch.Tensor) -> torch.Tensor:
+    """Round to gray levels, saturating to 0..255 like uint8.
 
     Args:
         images: (B, H, W) intensities in 0..255.
     Returns:
         (B, H·W) int64 gray levels.
     """
-    levels = torch.round(images.flatten(1)) + offset
-    return levels.clamp_(0, GRAY_LEVELS - 1).long()
+    return torch.round(images.flatten(1)).clamp_(0, GRAY_LEVELS - 1).long()
+
+
+def saturating_add(levels: torch.Tensor, offset: int) -> torch.Tensor:
+    """``levels + offset`` saturated at 255, as uint8 arithmetic in MATLAB. (B, N) -> (B, N)"""
+    if offset == 0:
+        return levels
+    return torch.clamp(levels + offset, max=GRAY_LEVELS - 1)
 
 
 def histogram(levels: torch.Tensor) -> torch.Tensor:

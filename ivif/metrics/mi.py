@@ -6,7 +6,15 @@ import math
 
 import torch
 
-from ivif.metrics.histogram import entropy_of, histogram, joint_histogram, quantize
+from ivif.metrics.histogram import entropy_of, histogram, joint_histogram, quantize, saturating_add
+
+
+def _pair_mi(
+    source: torch.Tensor, fused: torch.Tensor, fused_entropy: torch.Tensor, log_base: float, joint_offset: int
+) -> torch.Tensor:
+    """MI from gray levels (B, N) and the fused marginal entropy (B,). -> (B,)"""
+    joint = joint_histogram(saturating_add(source, joint_offset), saturating_add(fused, joint_offset))
+    return entropy_of(histogram(source), log_base) + fused_entropy - entropy_of(joint, log_base)
 
 
 def pair_mutual_information(
@@ -23,17 +31,16 @@ def pair_mutual_information(
     Returns:
         (B,) in units of ``log_base`` (e: nats, 2: bits).
     """
-    s, f = quantize(source), quantize(fused)
-    joint = joint_histogram(quantize(source, joint_offset), quantize(fused, joint_offset))
-    return (
-        entropy_of(histogram(s), log_base) + entropy_of(histogram(f), log_base) - entropy_of(joint, log_base)
-    )
+    f = quantize(fused)
+    return _pair_mi(quantize(source), f, entropy_of(histogram(f), log_base), log_base, joint_offset)
 
 
 def mutual_information(
     ir: torch.Tensor, vi: torch.Tensor, fused: torch.Tensor, log_base: float = math.e, joint_offset: int = 0
 ) -> torch.Tensor:
     """MI = MI(IR;F) + MI(VI;F). Shapes: (B, H, W) each -> (B,)."""
-    return pair_mutual_information(ir, fused, log_base, joint_offset) + pair_mutual_information(
-        vi, fused, log_base, joint_offset
+    f = quantize(fused)
+    fused_entropy = entropy_of(histogram(f), log_base)
+    return _pair_mi(quantize(ir), f, fused_entropy, log_base, joint_offset) + _pair_mi(
+        quantize(vi), f, fused_entropy, log_base, joint_offset
     )

@@ -40,8 +40,7 @@ def edge_strength_orientation(images: torch.Tensor) -> tuple[torch.Tensor, torch
     gx = separable_correlate(images, smooth, diff_x, border="zeros")
     gy = separable_correlate(images, diff_y, smooth, border="zeros")
     strength = torch.sqrt(gx * gx + gy * gy)
-    vertical = gx == 0
-    orientation = torch.where(vertical, math.pi / 2, torch.atan(gy / torch.where(vertical, 1.0, gx)))
+    orientation = torch.where(gx == 0, math.pi / 2, torch.atan(gy / gx))  # gy/0 is replaced
     return strength, orientation
 
 
@@ -49,11 +48,8 @@ def edge_preservation(
     g_source: torch.Tensor, a_source: torch.Tensor, g_fused: torch.Tensor, a_fused: torch.Tensor
 ) -> torch.Tensor:
     """Per-pixel Q^{SF} = Qg · Qa. Shapes: (..., H, W) each -> (..., H, W)."""
-    ratio = torch.where(
-        g_source > g_fused,
-        g_fused / torch.where(g_source > g_fused, g_source, 1.0),
-        torch.where(g_source < g_fused, g_source / torch.where(g_source < g_fused, g_fused, 1.0), g_fused),
-    )
+    ratio = torch.minimum(g_source, g_fused) / torch.maximum(g_source, g_fused)
+    ratio = torch.where(g_source == g_fused, g_fused, ratio)  # the reference's quirk (also 0/0)
     alignment = 1 - torch.abs(a_source - a_fused) / (math.pi / 2)
     q_strength = STRENGTH_GAIN / (1 + torch.exp(STRENGTH_SLOPE * (ratio - STRENGTH_MID)))
     q_orient = ORIENT_GAIN / (1 + torch.exp(ORIENT_SLOPE * (alignment - ORIENT_MID)))

@@ -93,6 +93,14 @@ def compute_metrics_batch(
     _check_batch(ir, vi, fused)
     dtype = fused.dtype if fused.is_floating_point() else torch.float64
     ir, vi, fused = (t.to(dtype) for t in (ir, vi, fused))
+    if fused.device.type == "cpu" and fused.shape[0] > 1:
+        # On CPU a batch is slower than its images one by one: its full-size temporaries
+        # fall out of cache and are page-faulted afresh by every operation.
+        per_image = [
+            {name: METRICS[name](ir[i : i + 1], vi[i : i + 1], fused[i : i + 1], conv) for name in selected}
+            for i in range(fused.shape[0])
+        ]
+        return {name: torch.cat([values[name] for values in per_image]) for name in selected}
     return {name: METRICS[name](ir, vi, fused, conv) for name in selected}
 
 

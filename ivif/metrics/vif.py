@@ -28,24 +28,22 @@ def _filter(planes: torch.Tensor, kernel: torch.Tensor) -> torch.Tensor:
 def _information_terms(
     mu_ref: torch.Tensor, mu_dist: torch.Tensor, ref_sq: torch.Tensor, dist_sq: torch.Tensor, cross: torch.Tensor
 ) -> tuple[torch.Tensor, torch.Tensor]:
-    """Numerator and denominator sums of one scale from local moments. (B, h, w) -> (B,), (B,)"""
-    sigma_ref = (ref_sq - mu_ref * mu_ref).clamp(min=0)
-    sigma_dist = (dist_sq - mu_dist * mu_dist).clamp(min=0)
+    """Numerator and denominator sums of one scale from local moments. (B, S, h, w) -> (B, S), (B, S)
+
+    The reference patches degenerate windows one mask at a time (flat reference: gain 0;
+    flat distorted image: gain 0; negative gain: gain 0, noise = σ²_dist; noise floored
+    at EPS). Every one of those windows ends with gain 0, i.e. a zero numerator term,
+    so the same sums follow from one gain mask (fewer full-image passes).
+    """
+    zero = torch.zeros((), dtype=mu_ref.dtype, device=mu_ref.device)
+    sigma_ref = torch.maximum(ref_sq - mu_ref * mu_ref, zero)
+    sigma_dist = torch.maximum(dist_sq - mu_dist * mu_dist, zero)
     sigma_cross = cross - mu_ref * mu_dist
     gain = sigma_cross / (sigma_ref + EPS)
-    noise = sigma_dist - gain * sigma_cross
-    # Degenerate windows, in the reference's order: flat reference, flat distorted, negative gain.
-    flat_ref = sigma_ref < EPS
-    gain = torch.where(flat_ref, 0.0, gain)
-    noise = torch.where(flat_ref, sigma_dist, noise)
-    sigma_ref = torch.where(flat_ref, 0.0, sigma_ref)
-    flat_dist = sigma_dist < EPS
-    gain = torch.where(flat_dist, 0.0, gain)
-    noise = torch.where(flat_dist, 0.0, noise)
-    negative = gain < 0
-    noise = torch.where(negative, sigma_dist, noise)
-    gain = torch.where(negative, 0.0, gain)
-    noise = noise.clamp(min=EPS)
+    noise = torch.maximum(sigma_dist - gain * sigma_cross, zero + EPS)
+    informative = torch.minimum(sigma_ref, sigma_dist) >= EPS  # neither window flat
+    gain = torch.maximum(gain, zero) * informative
+    sigma_ref = sigma_ref * (sigma_ref >= EPS)  # flat reference windows carry no information
     num = torch.log10(1 + gain * gain * sigma_ref / (noise + NOISE_VARIANCE)).sum(dim=(-2, -1))
     den = torch.log10(1 + sigma_ref / NOISE_VARIANCE).sum(dim=(-2, -1))
     return num, den

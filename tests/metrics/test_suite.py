@@ -89,3 +89,18 @@ def test_batch_stays_on_the_input_device(triplets):
     ir, vi, fused = (torch.from_numpy(np.stack(t)) for t in zip(*triplets))
     out = compute_metrics_batch(ir, vi, fused, names=["VIF", "MI"])
     assert all(v.shape == (3,) and v.device == ir.device for v in out.values())
+
+
+@pytest.mark.parametrize("convention", ["cddfuse", "matlab-tang"])
+def test_metric_functions_batch_like_the_gpu_path(triplets, convention, monkeypatch):
+    """The batched kernels (what runs on GPU, where the suite does not split batches)."""
+    from ivif.metrics.conventions import get_convention
+    from ivif.metrics.suite import METRICS
+
+    monkeypatch.setattr(filtering, "_correlate_opencv", filtering._correlate_torch)
+    conv = get_convention(convention)
+    ir, vi, fused = (torch.from_numpy(np.stack(t)) for t in zip(*triplets))
+    for name, fn in METRICS.items():
+        batched = fn(ir, vi, fused, conv)
+        singles = torch.cat([fn(ir[i : i + 1], vi[i : i + 1], fused[i : i + 1], conv) for i in range(len(triplets))])
+        torch.testing.assert_close(batched, singles, rtol=1e-10, atol=0, msg=name)
