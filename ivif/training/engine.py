@@ -1,6 +1,6 @@
 """The training engine: one loop for every model (CNN, Transformer, GAN) and paradigm.
 
-What one optimizer step does (:meth:`Trainer._train_step`):
+What one optimizer step does (:meth:`Trainer.train_step`):
 
 1. a (B, 2, P, P) batch of [IR, visible-Y] patches from the manifest's pair loader;
 2. the model's fused output (bf16 autocast and channels_last on CUDA);
@@ -43,12 +43,13 @@ from ivif.pairing.manifest import load_manifest
 from ivif.params import flatten
 from ivif.training.checkpoint import CheckpointError, capture_rng, load_state, restore_rng, save_state
 from ivif.training.config import TrainConfig
-from ivif.training.distributed import DistributedContext, init_distributed, rank_device
+from ivif.training.distributed import init_distributed, rank_device
 from ivif.training.evaluation import EvalResult, evaluate, preview_grid, write_png
 from ivif.training.gan import Adversary
 from ivif.training.guard import check_finite
 from ivif.training.history import LossHistory, LossWindow
 from ivif.training.paths import RunPaths
+from ivif.training.samples import RunSamples
 from ivif.training.schedule import build_scheduler
 
 AMP_DTYPE = torch.bfloat16  # no loss scaling needed, unlike float16
@@ -97,7 +98,7 @@ def seed_everything(seed: int) -> None:
 
 @dataclass
 class _Position:
-    """Where the run is: optimizer steps done, current epoch, batches done in it."""
+    """Where the run is: optimizer steps done, and the (epoch, batch) the next step reads."""
 
     step: int = 0
     epoch: int = 0
@@ -137,20 +138,25 @@ class Trainer:
         fresh when it does not, so a retried pipeline stage just works).
         ``stop_after_steps`` simulates an interruption: the state is saved at that step.
         """
-        device = rank_device(resolve_device(self.config.device))
-        dist = init_distributed(device)
+        self.setup()
         try:
-            self._setup(device, dist)
             if resume and self.paths.last_state.is_file():
                 self._load(self.paths.last_state)
             return self._run(stop_after_steps)
         finally:
-            dist.shutdown()
+            self.dist.shutdown()
 
     # ---------------------------------------------------------------------- setup
-    def _setup(self, device: torch.device, dist: DistributedContext) -> None:
+    def setup(self) -> None:
+        """Pick the device, join the torchrun job (if any), build data, model, optimizer.
+
+        :meth:`fit` calls it; call it yourself only to drive :meth:`train_step` directly
+        (benchmarks).
+        """
         config = self.config
-        self.device, self.dist = device, dist
+        self.device = rank_device(resolve_device(config.device))
+        self.dist = init_distributed(self.device)
+        device, dist = self.device, self.dist
         self.cuda = device.type == "cuda"
         self.memory_format = torch.channels_last if self.cuda and config.channels_last else torch.contiguous_format
         seed_everything(config.seed)
@@ -205,37 +211,38 @@ class Trainer:
         losses: dict[str, float] = {}
         eval_result = EvalResult({})
         with self._progress_bar() as bar:
-            while position.step < self.total_steps:
-                for batch in self._epoch_batches():
-                    terms = self._train_step(batch)
-                    position.step += 1
-                    position.batch += 1
-                    window.add(terms)
-                    bar.update(1)
-                    step = position.step
-                    if step % config.log_every == 0 or step == self.total_steps:
-                        losses = self._log(window, bar)
-                    if config.eval_every and step % config.eval_every == 0 and step < self.total_steps:
-                        eval_result = self._evaluate()
-                    stopping = step == stop_after_steps
-                    if step % config.ckpt_every == 0 or step == self.total_steps or stopping:
-                        self._save(self.paths.last_state)
-                    if stopping:
-                        return self._result(losses, eval_result, stopped_early=True)
-                    if step >= self.total_steps:
-                        break
-                if position.batch >= self.steps_per_epoch:
-                    position.epoch, position.batch = position.epoch + 1, 0
+            for batch in self.run_batches():
+                terms = self.train_step(batch)
+                position.step += 1
+                position.epoch, position.batch = divmod(position.step, self.steps_per_epoch)
+                window.add(terms)
+                bar.update(1)
+                step = position.step
+                if step % config.log_every == 0 or step == self.total_steps:
+                    losses = self._log(window, bar)
+                if config.eval_every and step % config.eval_every == 0 and step < self.total_steps:
+                    eval_result = self._evaluate()
+                stopping = step == stop_after_steps
+                if step % config.ckpt_every == 0 or step == self.total_steps or stopping:
+                    self._save(self.paths.last_state)
+                if stopping:
+                    return self._result(losses, eval_result, stopped_early=True)
         return self._finish(losses)
 
-    def _epoch_batches(self) -> Iterator[torch.Tensor]:
-        """The batches left in the current epoch (from ``position.batch`` on)."""
-        position, batch_size = self.position, self.config.batch_size
-        self.dataset.set_epoch(position.epoch, start_index=position.batch * batch_size)
+    def run_batches(self) -> Iterator[torch.Tensor]:
+        """The batches left in the run, epoch after epoch, from one DataLoader.
+
+        One loader for the whole run keeps its workers (and their prefetched batches)
+        across epoch boundaries (:mod:`ivif.training.samples`).
+        """
+        batch_size = self.config.batch_size
+        samples = RunSamples(
+            self.dataset, self.steps_per_epoch * batch_size, self.position.step * batch_size, self.total_steps * batch_size
+        )
         loader = DataLoader(
-            self.dataset,
+            samples,
             batch_size=batch_size,
-            shuffle=False,  # the manifest already is in this epoch's shuffled order
+            shuffle=False,  # the manifest already is in each epoch's shuffled order
             drop_last=True,
             num_workers=self.config.num_workers,
             pin_memory=self.cuda,
@@ -247,7 +254,7 @@ class Trainer:
             return torch.autocast("cuda", dtype=AMP_DTYPE)
         return contextlib.nullcontext()
 
-    def _train_step(self, batch: torch.Tensor) -> dict[str, torch.Tensor]:
+    def train_step(self, batch: torch.Tensor) -> dict[str, torch.Tensor]:
         """One optimizer step on a (B, 2, P, P) batch; returns detached loss terms."""
         config, step = self.config, self.position.step + 1
         batch = batch.to(self.device, non_blocking=True).contiguous(memory_format=self.memory_format)
@@ -303,7 +310,7 @@ class Trainer:
         # Keys are "loss/<term>" already.
         means = {name: value for name, value in window.pop_means().items()}
         lr = self.scheduler.get_last_lr()[0]
-        self.history.append(self.position.step, self.position.epoch, lr, means)
+        self.history.append(self.position.step, self._last_epoch(), lr, means)
         if self.dist.is_main:
             bar.set_postfix(loss=f"{means.get('loss/total', float('nan')):.4f}", lr=f"{lr:.2e}")
             for callback in self.callbacks:
@@ -323,14 +330,11 @@ class Trainer:
     # ------------------------------------------------------------- checkpoints
     def _state(self) -> dict[str, Any]:
         position = self.position
-        epoch, batch = position.epoch, position.batch
-        if batch >= self.steps_per_epoch:  # an epoch just ended: resume at the next one
-            epoch, batch = epoch + 1, 0
         return {
             "step": position.step,
-            "epoch": epoch,
-            "epoch_position": batch * self.config.batch_size,  # samples of this rank's share consumed
-            "epoch_batch": batch,
+            "epoch": position.epoch,  # where the next step's samples come from
+            "epoch_position": position.batch * self.config.batch_size,  # samples of this rank's share consumed
+            "epoch_batch": position.batch,
             "total_steps": self.total_steps,
             "model": self.model.state_dict(),
             "optimizer": self.optimizer.state_dict(),
@@ -366,7 +370,8 @@ class Trainer:
         self.scheduler.load_state_dict(state["scheduler"])
         if self.adversary is not None:
             self.adversary.load_state_dict(state["adversary"])
-        self.position = _Position(step=state["step"], epoch=state["epoch"], batch=state["epoch_batch"])
+        step = state["step"]
+        self.position = _Position(step, *divmod(step, self.steps_per_epoch))
         self.history = LossHistory(state["history"])
         self.history.truncate(state["step"])
         self.window.load_state_dict(state["loss_window"], self.device)
@@ -377,7 +382,7 @@ class Trainer:
         return TrainResult(
             step=self.position.step,
             total_steps=self.total_steps,
-            epoch=self.position.epoch,
+            epoch=self._last_epoch(),
             losses=losses,
             eval_metrics=eval_result.metrics,
             paths=self.paths,
@@ -416,6 +421,10 @@ class Trainer:
             if hasattr(callback, "on_end"):
                 callback.on_end(result)
         return result
+
+    def _last_epoch(self) -> int:
+        """The epoch the last completed step belonged to."""
+        return max(self.position.step - 1, 0) // self.steps_per_epoch
 
     def _last_logged(self) -> dict[str, float]:
         """Loss means of the last logged row (a resumed run that had nothing left to do)."""
