@@ -75,16 +75,53 @@ def separable_correlate(
     return _correlate_torch(x, kernel_y, kernel_x, border)
 
 
-def _correlate_opencv(x: torch.Tensor, kernel_y: torch.Tensor, kernel_x: torch.Tensor, border: Border) -> torch.Tensor:
+def _opencv_planes(x: torch.Tensor) -> tuple[np.ndarray, np.ndarray]:
+    """(..., H, W) tensor -> contiguous (N, H, W) NumPy planes (a view when possible) and
+    an output array of the same shape for OpenCV to write into (no stacking copies)."""
     planes = x.detach().reshape(-1, *x.shape[-2:]).contiguous().numpy()
+    return planes, np.empty_like(planes)
+
+
+def _crop_valid(out: np.ndarray, ry: int, rx: int, lead: torch.Size) -> torch.Tensor:
+    """The 'valid' part of same-size results, as a view. (N, H, W) -> (*lead, H−2ry, W−2rx)"""
+    result = torch.from_numpy(out)
+    if ry or rx:
+        result = result[:, ry : out.shape[1] - ry, rx : out.shape[2] - rx]
+    return result.view(*lead, *result.shape[-2:])  # splitting the outer dim is always a view
+
+
+def _correlate_opencv(x: torch.Tensor, kernel_y: torch.Tensor, kernel_x: torch.Tensor, border: Border) -> torch.Tensor:
+    planes, out = _opencv_planes(x)
     ky = kernel_y.detach().to(x.dtype).numpy()
     kx = kernel_x.detach().to(x.dtype).numpy()
     depth = cv2.CV_64F if planes.dtype == np.float64 else cv2.CV_32F
-    out = np.stack([cv2.sepFilter2D(p, depth, kx, ky, borderType=_CV2_BORDER[border]) for p in planes])
-    if border == "valid":
-        ry, rx = ky.size // 2, kx.size // 2
-        out = out[:, ry : out.shape[1] - ry, rx : out.shape[2] - rx]
-    return torch.from_numpy(np.ascontiguousarray(out)).reshape(*x.shape[:-2], *out.shape[-2:])
+    for plane, result in zip(planes, out):
+        cv2.sepFilter2D(plane, depth, kx, ky, dst=result, borderType=_CV2_BORDER[border])
+    radius_y, radius_x = (ky.size // 2, kx.size // 2) if border == "valid" else (0, 0)
+    return _crop_valid(out, radius_y, radius_x, x.shape[:-2])
+
+
+def box_filter(x: torch.Tensor, size: int, border: Border = "symmetric") -> torch.Tensor:
+    """Mean over a size×size window, same as ``separable_correlate`` with box kernels.
+
+    On CPU this is OpenCV's running-sum ``boxFilter`` (cost independent of ``size``).
+
+    Args:
+        x: (..., H, W) floating tensor.
+    Returns:
+        (..., H, W), or (..., H−size+1, W−size+1) for ``valid``.
+    """
+    if size % 2 == 0:
+        raise ValueError(f"box window must have odd size, got {size}")
+    if x.device.type != "cpu":
+        box = box_kernel_1d(size, dtype=x.dtype, device=x.device)
+        return separable_correlate(x, box, box, border)
+    planes, out = _opencv_planes(x)
+    depth = cv2.CV_64F if planes.dtype == np.float64 else cv2.CV_32F
+    for plane, result in zip(planes, out):
+        cv2.boxFilter(plane, depth, (size, size), dst=result, normalize=True, borderType=_CV2_BORDER[border])
+    radius = size // 2 if border == "valid" else 0
+    return _crop_valid(out, radius, radius, x.shape[:-2])
 
 
 def _pad(x: torch.Tensor, ry: int, rx: int, border: Border) -> torch.Tensor:

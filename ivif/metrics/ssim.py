@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import torch
 
-from ivif.metrics.filtering import box_kernel_1d, separable_correlate
+from ivif.metrics.filtering import box_filter
 
 WINDOW = 7  # uniform window, scikit-image's default
 K1, K2 = 0.01, 0.03
@@ -41,8 +41,7 @@ def structural_similarity(
     s = sources.shape[1]
     x = fused.unsqueeze(1)
     planes = torch.cat([x, sources, x * x, sources * sources, x * sources], dim=1)
-    box = box_kernel_1d(WINDOW, dtype=fused.dtype, device=fused.device)
-    m = separable_correlate(planes, box, box, border="symmetric")
+    m = box_filter(planes, WINDOW, border="symmetric")
     mu_x, mu_y = m[:, :1], m[:, 1 : 1 + s]
     xx, yy, xy = m[:, 1 + s : 2 + s], m[:, 2 + s : 2 + 2 * s], m[:, 2 + 2 * s :]
     return _ssim_from_moments(mu_x, mu_y, xx, yy, xy, data_range)

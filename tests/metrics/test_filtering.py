@@ -58,3 +58,10 @@ def test_even_kernel_and_small_image_are_rejected(planes):
         separable_correlate(planes, torch.ones(4), torch.ones(3))
     with pytest.raises(ValueError, match="smaller than"):
         separable_correlate(planes[..., :5, :5], torch.ones(7), torch.ones(7))
+
+
+@pytest.mark.parametrize("border", ["valid", "zeros", "symmetric"])
+def test_box_filter_matches_separable_box(planes, border):
+    box = box_kernel_1d(7)
+    expected = filtering._correlate_torch(planes, box, box, border)
+    torch.testing.assert_close(filtering.box_filter(planes, 7, border), expected, rtol=0, atol=1e-9)
