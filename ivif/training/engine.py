@@ -138,13 +138,14 @@ class Trainer:
         fresh when it does not, so a retried pipeline stage just works).
         ``stop_after_steps`` simulates an interruption: the state is saved at that step.
         """
-        self.setup()
         try:
+            self.setup()
             if resume and self.paths.last_state.is_file():
                 self._load(self.paths.last_state)
             return self._run(stop_after_steps)
         finally:
-            self.dist.shutdown()
+            if hasattr(self, "dist"):  # leave the torchrun job even when setup failed
+                self.dist.shutdown()
 
     # ---------------------------------------------------------------------- setup
     def setup(self) -> None:

@@ -67,12 +67,16 @@ class Adversary:
         self.optimizer = torch.optim.Adam(discriminator.parameters(), lr=lr, betas=tuple(betas))
 
     def discriminator_step(self, ir: torch.Tensor, vi: torch.Tensor, fused: torch.Tensor) -> torch.Tensor:
-        """One D update on real sources vs the detached fused batch; returns the loss (detached)."""
+        """One D update on real sources vs the detached fused batch; returns the loss (detached).
+
+        Real and fake patches go through D in one forward pass: one pass per backward is
+        what DDP's gradient reducer expects.
+        """
         self.discriminator.requires_grad_(True)
         self.optimizer.zero_grad(set_to_none=True)
-        real = self.discriminator(real_examples(ir, vi)).float()
-        fake = self.discriminator(fused.detach()).float()
-        loss = discriminator_loss(real, fake)
+        real = real_examples(ir, vi)
+        scores = self.discriminator(torch.cat([real, fused.detach().to(real.dtype)])).float()
+        loss = discriminator_loss(scores[: len(real)], scores[len(real) :])
         loss.backward()
         self.optimizer.step()
         return loss.detach()
