@@ -13,6 +13,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from ivif.fusion.device import as_model_input
 from ivif.models.contract import SIZE_MULTIPLE
 
 
@@ -46,5 +47,5 @@ def fuse_full(model: nn.Module, x: torch.Tensor) -> torch.Tensor:
         (B, 1, H, W) float32 raw model output (tanh range), same device as ``x``.
     """
     height, width = x.shape[-2:]
-    fused = model(pad_to_multiple(x))
+    fused = model(as_model_input(pad_to_multiple(x)))
     return fused[..., :height, :width].float()

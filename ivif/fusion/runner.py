@@ -14,7 +14,7 @@ import torch
 from torch import nn
 from tqdm import tqdm
 
-from ivif.fusion.device import inference_mode
+from ivif.fusion.device import inference_mode, prepare_model
 from ivif.fusion.full import fuse_full
 from ivif.fusion.io import read_pair, write_fused
 from ivif.fusion.tiled import TileConfig, fuse_tiled
@@ -42,7 +42,8 @@ def fuse_array(
 ) -> np.ndarray:
     """(2, H, W) [IR, VIS luma] in [0, 1] -> (H, W) float32 raw fused luminance.
 
-    ``model`` must already be on ``device`` and in eval mode.
+    ``model`` must already be on ``device`` and in eval mode (see
+    :func:`ivif.fusion.device.prepare_model`).
     """
     if mode not in MODES:
         raise ValueError(f"unknown fusion mode {mode!r}; choose one of {', '.join(MODES)}")
@@ -63,7 +64,7 @@ def fuse_files(
     progress: bool = True,
 ) -> list[Path]:
     """Fuse every job (a tqdm bar when ``progress`` and more than one job); returns the written paths."""
-    model = model.to(device).eval()
+    model = prepare_model(model, device)
     written = []
     for job in tqdm(jobs, desc=f"fuse ({mode})", unit="pair", disable=not progress or len(jobs) < 2):
         pair = read_pair(job.ir, job.vi, job.name)

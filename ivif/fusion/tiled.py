@@ -26,6 +26,8 @@ import torch.nn.functional as F
 from scipy.ndimage import gaussian_filter
 from torch import nn
 
+from ivif.fusion.device import as_model_input
+
 
 
 @dataclass(frozen=True)
@@ -109,7 +111,7 @@ def fuse_tiled_single(model: nn.Module, x: torch.Tensor, config: TileConfig = Ti
         rows = batch[:, 0, None] + offsets  # (T, tile)
         cols = batch[:, 1, None] + offsets
         tiles = padded[:, rows[:, :, None], cols[:, None, :]].transpose(0, 1)  # (T, 2, tile, tile)
-        fused = model(tiles)[:, 0].double()  # (T, tile, tile)
+        fused = model(as_model_input(tiles))[:, 0].double()  # (T, tile, tile)
         tile_weights = weights * counts[:, None, None]  # (T, tile, tile)
         index = _tile_pixel_indices(batch, config.tile, pad_w).flatten()
         weighted_sum.index_add_(0, index, (fused * tile_weights).flatten())

@@ -85,6 +85,6 @@ def test_full_mode_pads_and_crops_back(small_model, height, width):
     x = torch.rand(2, 2, height, width)
     fused = fuse_full(small_model, x)
     assert fused.shape == (2, 1, height, width)
-    if height % 4 == 0 and width % 4 == 0:  # no padding: exactly one plain forward pass
+    if height % 4 == 0 and width % 4 == 0:  # no padding: one plain forward pass
         with torch.no_grad():
-            assert torch.equal(fused, small_model(x))
+            assert torch.allclose(fused, small_model(x), atol=1e-6)
