@@ -9,6 +9,11 @@ by ``ivif.metrics.compute_metrics``; per-metric and total times are the best of
 machine hurts both alike). The two must agree: the largest relative difference is
 printed too. A batched ``compute_metrics_batch`` figure (per image, batch of 8) is
 printed for training-time evaluation.
+
+    python bench/metrics.py --device cuda [--batch 32]
+
+times ``compute_metrics_batch`` on the GPU instead (float64 and float32, wall seconds
+per image, synchronised) and checks it against the CPU's float64 numbers.
 """
 
 from __future__ import annotations
@@ -96,16 +101,48 @@ def bench_size(height: int, width: int, repeats: int) -> None:
     print(f"largest relative difference ivif vs reference: {worst:.2e}")
 
 
+def bench_device(height: int, width: int, device: str, batch: int, repeats: int) -> None:
+    triplets = [synthetic_triplet(height, width, seed) for seed in range(batch)]
+    cpu = [torch.from_numpy(np.stack(images)) for images in zip(*triplets)]
+    expected = compute_metrics_batch(*cpu)
+    print(f"\n{width}x{height}, batch {batch} on {device}: wall seconds per image (best of {repeats})")
+    for dtype in (torch.float64, torch.float32):
+        on_device = [t.to(device=device, dtype=dtype) for t in cpu]
+
+        def run() -> dict[str, torch.Tensor]:
+            values = compute_metrics_batch(*on_device)
+            torch.cuda.synchronize()
+            return values
+
+        run()  # warm-up: kernels, allocator
+        start = time.perf_counter()
+        for _ in range(repeats):
+            values = run()
+        per_image = (time.perf_counter() - start) / repeats / batch
+        worst = {
+            name: float(((values[name].double().cpu() - expected[name]).abs() / expected[name].abs().clamp(min=1e-12)).max())
+            for name in METRIC_NAMES
+        }
+        worst_name = max(worst, key=worst.get)
+        print(f"{str(dtype):<15}{per_image:.5f} s/image; largest relative difference to CPU float64: "
+              f"{worst[worst_name]:.2e} ({worst_name})")
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--sizes", nargs="+", default=["640x480", "1024x768"], help="WIDTHxHEIGHT")
+    parser.add_argument("--device", default="cpu", help="cpu: against the reference style; cuda: batched on the GPU")
+    parser.add_argument("--batch", type=int, default=16, help="batch size for --device cuda")
     args = parser.parse_args(argv)
     torch.set_num_threads(1)
     cv2.setNumThreads(1)
     for size in args.sizes:
         width, height = (int(v) for v in size.lower().split("x"))
-        bench_size(height, width, args.repeats)
+        if args.device == "cpu":
+            bench_size(height, width, args.repeats)
+        else:
+            bench_device(height, width, args.device, args.batch, args.repeats)
 
 
 if __name__ == "__main__":

@@ -4,9 +4,9 @@ Every window used by the metric suite (Gaussian, box, Sobel) is an outer product
 1-D kernels, so filtering costs N+M instead of N·M multiply-adds per pixel. On CPU the
 passes run in OpenCV's SIMD ``sepFilter2D`` on zero-copy NumPy views (several times
 faster than a convolution in torch for float64); elsewhere (CUDA) in ``conv2d``. Both
-compute the same sums; tests check they agree. Short kernels (Sobel) run as shifted
-adds on every device: that keeps integer images' gradients exact, which matters
-because Qabf compares them with ``==``.
+compute the same sums; tests check they agree. On integer images with integer kernels
+(Sobel) every partial sum is a small integer, so both are exact, as Qabf needs: it
+compares gradient strengths with ``==``.
 
 All functions *correlate* (no kernel flip), like ``scipy.ndimage.correlate``; the
 reference evaluators' ``convolve2d`` calls are correlations with the flipped kernel,
@@ -26,8 +26,6 @@ Border = Literal["valid", "zeros", "symmetric"]
 """``valid``: only windows fully inside (output shrinks by kernel−1); ``zeros``: same
 size, zero padding (``convolve2d(mode='same')``); ``symmetric``: same size, mirror with
 the edge repeated (``scipy.ndimage`` 'reflect', NumPy 'symmetric')."""
-
-SHORT_KERNEL = 3  # kernels up to this length run as exact shifted adds
 
 _CV2_BORDER = {"valid": cv2.BORDER_CONSTANT, "zeros": cv2.BORDER_CONSTANT, "symmetric": cv2.BORDER_REFLECT}
 
@@ -68,8 +66,6 @@ def separable_correlate(
         raise ValueError(f"kernels must have odd length, got {ky} and {kx}")
     if border == "valid" and (x.shape[-2] < ky or x.shape[-1] < kx):
         raise ValueError(f"image {tuple(x.shape[-2:])} is smaller than the {ky}x{kx} window")
-    if max(ky, kx) <= SHORT_KERNEL:
-        return _correlate_shifted(x, kernel_y, kernel_x, border)
     if x.device.type == "cpu":
         return _correlate_opencv(x, kernel_y, kernel_x, border)
     return _correlate_torch(x, kernel_y, kernel_x, border)
@@ -129,22 +125,6 @@ def _pad(x: torch.Tensor, ry: int, rx: int, border: Border) -> torch.Tensor:
         return F.pad(x, (rx, rx, ry, ry))
     if border == "symmetric":
         return _symmetric_pad(x, ry, rx)
-    return x
-
-
-def _correlate_shifted(x: torch.Tensor, kernel_y: torch.Tensor, kernel_x: torch.Tensor, border: Border) -> torch.Tensor:
-    """Σ_k w_k · (x shifted by k), one axis after the other; zero taps are skipped."""
-    x = _pad(x, kernel_y.numel() // 2, kernel_x.numel() // 2, border)
-    for dim, kernel in ((-1, kernel_x), (-2, kernel_y)):
-        taps = kernel.tolist()
-        length = x.shape[dim] - len(taps) + 1
-        out = None
-        for offset, weight in enumerate(taps):
-            if weight == 0:
-                continue
-            term = x.narrow(dim, offset, length) * weight
-            out = term if out is None else out + term
-        x = out if out is not None else torch.zeros_like(x.narrow(dim, 0, length))
     return x
 
 

@@ -73,25 +73,29 @@ def compute_metrics_batch(
     fused: torch.Tensor,
     convention: str | Convention = DEFAULT_CONVENTION,
     names: Iterable[str] | None = None,
+    dtype: torch.dtype | None = torch.float64,
 ) -> dict[str, torch.Tensor]:
     """Metrics of each image in a batch, on the tensors' device.
 
     Intensities are 0..255 (multiply [0, 1] network outputs by 255). EN and MI count
-    rounded gray levels. Integer tensors are promoted to float64; float32 runs in
-    float32 (fast on GPU, approximate: VIF's local variances lose digits), float64
-    reproduces the reference evaluators.
+    rounded gray levels.
 
     Args:
         ir, vi, fused: (B, H, W), same shape and device.
         convention: a name in ``CONVENTIONS`` or a ``Convention``.
         names: metrics to compute (default: all, ``METRIC_NAMES``).
+        dtype: computation dtype. float64 (default) reproduces the reference
+            evaluators; None keeps a floating input's dtype: float32 is about 2x faster
+            on GPU but approximate (local variances E[x²]−μ² lose digits; SSIM, whose
+            constants are tiny under ``cddfuse``, can be off by a few % on flat areas).
     Returns:
         name -> (B,) tensor.
     """
     conv = get_convention(convention)
     selected = _resolve_names(names)
     _check_batch(ir, vi, fused)
-    dtype = fused.dtype if fused.is_floating_point() else torch.float64
+    if dtype is None:
+        dtype = fused.dtype if fused.is_floating_point() else torch.float64
     ir, vi, fused = (t.to(dtype) for t in (ir, vi, fused))
     if fused.device.type == "cpu" and fused.shape[0] > 1:
         # On CPU a batch is slower than its images one by one: its full-size temporaries

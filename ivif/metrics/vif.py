@@ -49,6 +49,15 @@ def _information_terms(
     return num, den
 
 
+def _moment_planes(images: torch.Tensor) -> torch.Tensor:
+    """[IR, VI, F, IR², VI², F², IR·F, VI·F], written once into one buffer. (B, 3, H, W) -> (B, 8, H, W)"""
+    planes = images.new_empty(images.shape[0], 8, *images.shape[-2:])
+    planes[:, :3] = images
+    torch.mul(planes[:, :3], planes[:, :3], out=planes[:, 3:6])
+    torch.mul(planes[:, :2], planes[:, 2:3], out=planes[:, 6:])
+    return planes
+
+
 def visual_information_fidelity(ir: torch.Tensor, vi: torch.Tensor, fused: torch.Tensor) -> torch.Tensor:
     """VIF = VIFp(IR→F) + VIFp(VI→F), 4 scales, 'valid' Gaussian filtering, decimation
     by filtering then keeping every 2nd pixel; NaN (no information) counts as 1.
@@ -66,9 +75,7 @@ def visual_information_fidelity(ir: torch.Tensor, vi: torch.Tensor, fused: torch
         kernel = gaussian_kernel_1d(size, size / 5, dtype=ir.dtype, device=ir.device)
         if scale > 1:
             images = _filter(images, kernel)[..., ::2, ::2]
-        sources, fused_s = images[:, :2], images[:, 2:]
-        planes = torch.cat([images, images * images, sources * fused_s], dim=1)  # (B, 8, H, W)
-        moments = _filter(planes, kernel)
+        moments = _filter(_moment_planes(images), kernel)
         mu, energy, cross = moments[:, :3], moments[:, 3:6], moments[:, 6:]
         n, d = _information_terms(mu[:, :2], mu[:, 2:], energy[:, :2], energy[:, 2:], cross)
         num += n

@@ -74,10 +74,12 @@ def test_torch_conv_path_agrees_with_numpy_path(triplets, monkeypatch):
             assert got[name][i].item() == pytest.approx(expected[i][name], rel=1e-9), name
 
 
-def test_float32_batch_is_close_and_integer_input_is_promoted(triplets):
+def test_float32_on_request_is_close_and_inputs_are_promoted(triplets):
     ir, vi, fused = (torch.from_numpy(np.stack(t)) for t in zip(*triplets))
     exact = compute_metrics_batch(ir, vi, fused)
-    approx = compute_metrics_batch(ir.float(), vi.float(), fused.float())
+    approx = compute_metrics_batch(ir.float(), vi.float(), fused.float(), dtype=None)
+    promoted = compute_metrics_batch(ir.float(), vi.float(), fused.float())
+    assert all(v.dtype == torch.float64 for v in promoted.values())
     as_uint8 = compute_metrics_batch(ir.to(torch.uint8), vi.to(torch.uint8), fused.to(torch.uint8))
     for name in METRIC_NAMES:
         assert approx[name].dtype == torch.float32 or name in ("EN", "MI")
