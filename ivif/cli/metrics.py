@@ -33,7 +33,10 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
 def run(args: argparse.Namespace) -> int:
     import torch
 
+    from ivif.metrics.allocator import retain_freed_memory
     from ivif.metrics.folders import evaluate_folders, mean_row, write_csv, write_json
+
+    retain_freed_memory()
 
     # Images are evaluated one at a time; a single image is too small for intra-op
     # threads to pay off, and on a busy machine their spin-waits make it many times slower.
