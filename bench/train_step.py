@@ -2,9 +2,9 @@
 
 For each model (CNN, Transformer, GAN) at batch 8, 128×128 patches (defaults):
 
-- ``ivif``: :class:`ivif.training.Trainer` itself — the pair loader over the decoded
-  cache (APTP manifest), the paper's loss, AMP bf16 + channels_last on CUDA — timed
-  between log points after a warm-up (setup and start-up excluded);
+- ``ivif``: :class:`ivif.training.Trainer` itself — next batch of its run loader (the
+  pair loader over the decoded cache, APTP manifest) plus :meth:`Trainer.train_step`
+  (the paper's loss, NaN guard, clipping; AMP bf16 + channels_last on CUDA);
 - ``upstream``: the same model, optimizer and loss driven the upstream way: each step
   opens the batch's IR and visible PNG files from disk with PIL in the main process,
   crops, stacks and copies them to the device, then steps in float32;
@@ -13,8 +13,10 @@ For each model (CNN, Transformer, GAN) at batch 8, 128×128 patches (defaults):
   Whichever is slower bounds the engine: that is the bottleneck line.
 
 Both training sides read the same images: the bench writes a cache of the PNG folder
-into a temporary directory first. Mean losses of the timed steps are printed side by
-side (the same loss function on different random crops: equal up to sampling noise).
+into a temporary directory first. ivif and upstream steps alternate, and each figure is
+a median, so other jobs on a shared machine distort both sides alike. Mean losses of
+the timed steps are printed side by side (the same loss function on different random
+crops: equal up to sampling noise).
 
 Usage::
 
@@ -25,10 +27,10 @@ Usage::
 from __future__ import annotations
 
 import argparse
+import math
 import random
 import tempfile
 import time
-from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -47,6 +49,8 @@ from ivif.training.gan import Adversary
 DEFAULT_IMAGES = Path(__file__).resolve().parents[1] / "data" / "sample"
 DATASET = "bench"
 MANIFEST = "aptp"
+RUN_EPOCHS = 10**4  # enough epochs that the run never ends inside the bench
+DATA_BATCHES_PER_STEP = 4  # the data path is fast: time more batches of it
 
 
 # ------------------------------------------------------------------ fixtures
@@ -71,56 +75,6 @@ def build_cache_and_manifest(ir_files: list[Path], vi_files: list[Path], root: P
     return cache_dir, write_manifest(manifest, root / "pairs" / MANIFEST, progress=False)
 
 
-# ----------------------------------------------------------------- ivif side
-class StepClock:
-    """Engine callback: wall time at every logged step (log_every=1), plus the losses."""
-
-    def __init__(self) -> None:
-        self.times: list[float] = []
-        self.losses: list[float] = []
-
-    def on_log(self, step, metrics) -> None:
-        if torch.cuda.is_available():
-            torch.cuda.synchronize()
-        self.times.append(time.perf_counter())
-        self.losses.append(metrics["loss/total"])
-
-
-def time_engine(config: TrainConfig, paths: RunPaths, warmup: int) -> tuple[float, float]:
-    """Steps/s of the engine after ``warmup`` steps, and the mean loss of the timed steps."""
-    clock = StepClock()
-    Trainer(config, paths, callbacks=[clock], progress=False).fit()
-    timed = clock.times[warmup - 1 :] if warmup else clock.times
-    steps = len(timed) - 1
-    return steps / (timed[-1] - timed[0]), float(np.mean(clock.losses[warmup:]))
-
-
-def time_data_path(paths: RunPaths, config: TrainConfig, device: torch.device, batches: int) -> float:
-    """Batches/s of the ivif data path alone (loader over the cache, copy to the device)."""
-    from torch.utils.data import DataLoader
-
-    from ivif.pairing import load_manifest
-    from ivif.pairing.loader import PairDataset
-
-    cache = ImageCache(paths.ir_cache)
-    dataset = PairDataset(load_manifest(paths.manifest), cache, cache, patch_size=config.patch_size, seed=config.seed)
-    served, epoch, start = 0, 0, None
-    while served < batches:
-        dataset.set_epoch(epoch)
-        loader = DataLoader(dataset, batch_size=config.batch_size, drop_last=True, num_workers=config.num_workers, pin_memory=device.type == "cuda")
-        for batch in loader:
-            batch.to(device, non_blocking=True)
-            served += 1
-            if served == 1:  # first batch includes worker start-up
-                _sync(device)
-                start = time.perf_counter()
-            if served >= batches:
-                break
-        epoch += 1
-    _sync(device)
-    return (served - 1) / (time.perf_counter() - start)
-
-
 # ------------------------------------------------------------- upstream side
 def upstream_batch(ir_files, vi_files, batch: int, patch: int, rng: random.Random) -> torch.Tensor:
     """Decode the batch's PNG files with PIL, random-crop, stack: (B, 2, P, P) in [0, 1]."""
@@ -137,52 +91,73 @@ def upstream_batch(ir_files, vi_files, batch: int, patch: int, rng: random.Rando
     return torch.from_numpy(np.stack(samples))
 
 
-def time_upstream(model_name: str, config: TrainConfig, ir_files, vi_files, device, steps: int, warmup: int, fixed_batch: bool = False):
-    """Steps/s of the upstream-style loop (or of the model step alone with ``fixed_batch``)."""
-    torch.manual_seed(config.seed)
-    rng = random.Random(config.seed)
-    model = create_model(model_name).to(device)
-    optimizer = torch.optim.Adam(model.parameters(), lr=config.lr)
-    adversary = None
-    if model_name == "gan":
-        adversary = Adversary(create_discriminator(image_size=config.patch_size).to(device), config.gan.lr, config.gan.betas)
-    resident = upstream_batch(ir_files, vi_files, config.batch_size, config.patch_size, rng).to(device)
-    losses, start = [], None
-    for step in range(warmup + steps):
-        if step == warmup:
-            _sync(device)
-            start = time.perf_counter()
-        batch = resident if fixed_batch else upstream_batch(ir_files, vi_files, config.batch_size, config.patch_size, rng).to(device)
+class UpstreamLoop:
+    """The same model, optimizer and loss, fed the upstream way, in float32."""
+
+    def __init__(self, model_name: str, config: TrainConfig, ir_files, vi_files, device: torch.device):
+        torch.manual_seed(config.seed)
+        self.config, self.ir_files, self.vi_files, self.device = config, ir_files, vi_files, device
+        self.rng = random.Random(config.seed)
+        self.model = create_model(model_name).to(device)
+        self.optimizer = torch.optim.Adam(self.model.parameters(), lr=config.lr)
+        self.adversary = None
+        if model_name == "gan":
+            self.adversary = Adversary(create_discriminator(image_size=config.patch_size).to(device), config.gan.lr, config.gan.betas)
+
+    def step(self) -> float:
+        batch = upstream_batch(self.ir_files, self.vi_files, self.config.batch_size, self.config.patch_size, self.rng).to(self.device)
         ir, vi = batch[:, :1], batch[:, 1:]
-        fused = model(batch)
-        if adversary is not None:
-            adversary.discriminator_step(ir, vi, fused)
-        loss = fusion_loss(fused, ir, vi, config.loss).total
-        if adversary is not None:
-            loss = loss + config.loss.adversarial * adversary.generator_loss(fused)
-        optimizer.zero_grad()
+        fused = self.model(batch)
+        if self.adversary is not None:
+            self.adversary.discriminator_step(ir, vi, fused)
+        loss = fusion_loss(fused, ir, vi, self.config.loss).total
+        if self.adversary is not None:
+            loss = loss + self.config.loss.adversarial * self.adversary.generator_loss(fused)
+        self.optimizer.zero_grad()
         loss.backward()
-        optimizer.step()
-        if step >= warmup:
-            losses.append(loss.item())
+        self.optimizer.step()
+        return loss.item()
+
+
+# ----------------------------------------------------------------- measuring
+def timed(device: torch.device, fn):
+    """(seconds, result) of ``fn()``, with the device synchronised on both ends."""
     _sync(device)
-    return steps / (time.perf_counter() - start), float(np.mean(losses))
+    start = time.perf_counter()
+    result = fn()
+    _sync(device)
+    return time.perf_counter() - start, result
 
 
-def time_model_alone(config: TrainConfig, paths: RunPaths, steps: int, warmup: int) -> float:
-    """Steps/s of the ivif step (AMP, channels_last on CUDA) on one device-resident batch."""
+def measure(model_name: str, config: TrainConfig, paths: RunPaths, ir_files, vi_files, args) -> dict[str, tuple[float, float]]:
+    """Median seconds per step (and mean loss) of each path.
+
+    ivif and upstream steps alternate, so load from other jobs on a shared machine hits
+    both sides alike; medians drop the outliers it still causes.
+    """
     trainer = Trainer(config, paths, progress=False)
     trainer.setup()
     device = trainer.device
-    batch = next(iter(trainer.run_batches())).to(device)
-    start = None
-    for step in range(warmup + steps):
-        if step == warmup:
-            _sync(device)
-            start = time.perf_counter()
-        trainer.train_step(batch)
-    _sync(device)
-    return steps / (time.perf_counter() - start)
+    batches = iter(trainer.run_batches())
+    upstream = None if args.skip_upstream else UpstreamLoop(model_name, config, ir_files, vi_files, device)
+    times = {"ivif": [], "upstream": [], "data": [], "model": []}
+    losses = {"ivif": [], "upstream": []}
+    for step in range(args.warmup + args.steps):
+        seconds, terms = timed(device, lambda: trainer.train_step(next(batches)))
+        seconds_up, loss_up = timed(device, upstream.step) if upstream else (float("nan"), float("nan"))
+        if step >= args.warmup:
+            times["ivif"].append(seconds)
+            losses["ivif"].append(float(terms["loss/total"]))
+            times["upstream"].append(seconds_up)
+            losses["upstream"].append(loss_up)
+    resident = next(batches).to(device)
+    for step in range(args.warmup + args.steps):
+        seconds, _ = timed(device, lambda: trainer.train_step(resident))
+        if step >= args.warmup:
+            times["model"].append(seconds)
+    for _ in range(args.steps * DATA_BATCHES_PER_STEP):
+        times["data"].append(timed(device, lambda: next(batches).to(device, non_blocking=True))[0])
+    return {path: (float(np.median(t)), float(np.mean(losses.get(path, [float("nan")])))) for path, t in times.items()}
 
 
 def _sync(device: torch.device) -> None:
@@ -197,44 +172,37 @@ def main() -> None:
     parser.add_argument("--models", nargs="+", default=["cnn", "transformer", "gan"])
     parser.add_argument("--batch", type=int, default=8)
     parser.add_argument("--patch", type=int, default=128)
-    parser.add_argument("--steps", type=int, default=6, help="timed steps per measurement")
+    parser.add_argument("--steps", type=int, default=6, help="timed steps per path")
     parser.add_argument("--warmup", type=int, default=2)
     parser.add_argument("--device", default="auto")
     parser.add_argument("--workers", type=int, default=0, help="DataLoader workers of the ivif side")
-    parser.add_argument("--skip-upstream", action="store_true", help="only the ivif figures (GPU check)")
+    parser.add_argument("--skip-upstream", action="store_true", help="only the ivif figures")
     args = parser.parse_args()
 
     device = resolve_device(args.device)
     ir_files, vi_files = png_pairs(args.images)
-    print(f"device {device} ({torch.cuda.get_device_name(device) if device.type == 'cuda' else f'{torch.get_num_threads()} threads'}), "
-          f"batch {args.batch}, patch {args.patch}, {len(ir_files)} PNG pairs from {args.images}, {args.workers} loader workers")
-    header = f"{'model':<12}{'path':<10}{'steps/s':>9}{'patches/s':>11}{'mean loss':>11}"
+    where = torch.cuda.get_device_name(device) if device.type == "cuda" else f"{torch.get_num_threads()} threads"
+    print(f"device {device} ({where}), batch {args.batch}, patch {args.patch}, {len(ir_files)} PNG pairs from "
+          f"{args.images}, {args.workers} loader workers, median of {args.steps} steps after {args.warmup} warm-up")
+    print(f"{'model':<12}{'path':<10}{'s/step':>9}{'patches/s':>11}{'mean loss':>11}")
     with tempfile.TemporaryDirectory(prefix="ivif-bench-") as tmp:
         cache_dir, manifest_dir = build_cache_and_manifest(ir_files, vi_files, Path(tmp))
-        print(header)
         for model_name in args.models:
             config = TrainConfig(
                 model=model_name, paradigm="aptp", batch_size=args.batch, patch_size=args.patch, device=args.device,
-                max_steps=args.warmup + args.steps + 1, schedule="constant", log_every=1, ckpt_every=10**9,
-                eval_images=0, num_workers=args.workers,
+                epochs=RUN_EPOCHS, schedule="constant", eval_images=0, num_workers=args.workers,
             )
-            paths = RunPaths(manifest_dir, cache_dir, cache_dir, None, Path(tmp) / "out" / model_name,
-                             Path(tmp) / "out" / model_name / "metrics.json", Path(tmp) / "out" / model_name / "loss.csv")
-            rows = []
-            rate, loss = time_engine(config, paths, args.warmup)
-            rows.append(("ivif", rate, loss))
+            out = Path(tmp) / "out" / model_name
+            paths = RunPaths(manifest_dir, cache_dir, cache_dir, None, out, out / "metrics.json", out / "loss.csv")
+            figures = measure(model_name, config, paths, ir_files, vi_files, args)
+            for path, (seconds, mean_loss) in figures.items():
+                if not math.isnan(seconds):
+                    print(f"{model_name:<12}{path:<10}{seconds:>9.4f}{args.batch / seconds:>11.1f}{mean_loss:>11.4f}")
             if not args.skip_upstream:
-                rate_up, loss_up = time_upstream(model_name, config, ir_files, vi_files, device, args.steps, args.warmup)
-                rows.append(("upstream", rate_up, loss_up))
-            data_rate = time_data_path(paths, config, device, batches=args.steps * 4 + 1)
-            model_rate = time_model_alone(replace(config, max_steps=None), paths, args.steps, args.warmup)
-            rows += [("data", data_rate, float("nan")), ("model", model_rate, float("nan"))]
-            for path, steps_per_s, mean_loss in rows:
-                print(f"{model_name:<12}{path:<10}{steps_per_s:>9.3f}{steps_per_s * args.batch:>11.1f}{mean_loss:>11.4f}")
-            if not args.skip_upstream:
-                print(f"{model_name:<12}speed-up ivif/upstream: {rate / rate_up:.2f}x")
-            bottleneck = "data path" if data_rate < model_rate else "model"
-            print(f"{model_name:<12}bottleneck: {bottleneck} (data {data_rate * args.batch:.0f} vs model {model_rate * args.batch:.0f} patches/s)")
+                print(f"{model_name:<12}speed-up ivif/upstream: {figures['upstream'][0] / figures['ivif'][0]:.2f}x")
+            data, model = figures["data"][0], figures["model"][0]
+            print(f"{model_name:<12}bottleneck: {'data path' if data > model else 'model'} "
+                  f"(data {args.batch / data:.0f} vs model {args.batch / model:.0f} patches/s)")
 
 
 if __name__ == "__main__":
