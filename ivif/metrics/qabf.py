@@ -44,16 +44,23 @@ def edge_strength_orientation(images: torch.Tensor) -> tuple[torch.Tensor, torch
     return strength, orientation
 
 
+def _scaled_sigmoid(x: torch.Tensor, gain: float, slope: float, mid: float) -> torch.Tensor:
+    """gain / (1 + exp(slope·(x − mid))), computed in place in ``x``."""
+    return x.sub_(mid).mul_(slope).exp_().add_(1).reciprocal_().mul_(gain)
+
+
 def edge_preservation(
     g_source: torch.Tensor, a_source: torch.Tensor, g_fused: torch.Tensor, a_fused: torch.Tensor
 ) -> torch.Tensor:
-    """Per-pixel Q^{SF} = Qg · Qa. Shapes: (..., H, W) each -> (..., H, W)."""
-    ratio = torch.minimum(g_source, g_fused) / torch.maximum(g_source, g_fused)
+    """Per-pixel Q^{SF} = Qg · Qa. Shapes: (..., H, W) each -> (..., H, W).
+
+    In-place arithmetic on fresh temporaries: Qabf's cost is memory traffic.
+    """
+    ratio = torch.minimum(g_source, g_fused).div_(torch.maximum(g_source, g_fused))
     ratio = torch.where(g_source == g_fused, g_fused, ratio)  # the reference's quirk (also 0/0)
-    alignment = 1 - torch.abs(a_source - a_fused) / (math.pi / 2)
-    q_strength = STRENGTH_GAIN / (1 + torch.exp(STRENGTH_SLOPE * (ratio - STRENGTH_MID)))
-    q_orient = ORIENT_GAIN / (1 + torch.exp(ORIENT_SLOPE * (alignment - ORIENT_MID)))
-    return q_strength * q_orient
+    alignment = (a_source - a_fused).abs_().div_(-math.pi / 2).add_(1)
+    q_strength = _scaled_sigmoid(ratio, STRENGTH_GAIN, STRENGTH_SLOPE, STRENGTH_MID)
+    return q_strength.mul_(_scaled_sigmoid(alignment, ORIENT_GAIN, ORIENT_SLOPE, ORIENT_MID))
 
 
 def qabf(ir: torch.Tensor, vi: torch.Tensor, fused: torch.Tensor) -> torch.Tensor:

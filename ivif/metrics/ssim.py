@@ -11,15 +11,21 @@ K1, K2 = 0.01, 0.03
 
 
 def _ssim_from_moments(mu_x, mu_y, xx, yy, xy, data_range: float) -> torch.Tensor:
-    """Mean SSIM map from local moments, border of WINDOW//2 cropped. (B, S, H, W) -> (B, S)"""
+    """Mean SSIM map from local moments, border of WINDOW//2 cropped.
+
+    mu_x, xx: (B, 1, H, W) of the fused image; mu_y, yy, xy: (B, S, H, W). Returns (B, S).
+    In-place arithmetic on fresh temporaries (the cost is memory traffic).
+    """
     n = WINDOW * WINDOW
     cov_norm = n / (n - 1)  # sample covariance
-    var_x = cov_norm * (xx - mu_x * mu_x)
-    var_y = cov_norm * (yy - mu_y * mu_y)
-    cov = cov_norm * (xy - mu_x * mu_y)
     c1 = (K1 * data_range) ** 2
     c2 = (K2 * data_range) ** 2
-    ssim_map = ((2 * mu_x * mu_y + c1) * (2 * cov + c2)) / ((mu_x * mu_x + mu_y * mu_y + c1) * (var_x + var_y + c2))
+    mu_x2, mu_y2, mu_xy = mu_x * mu_x, mu_y * mu_y, mu_x * mu_y
+    variances = (yy - mu_y2).add_(xx - mu_x2).mul_(cov_norm).add_(c2)  # σx² + σy² + C2
+    covariance = (xy - mu_xy).mul_(2 * cov_norm).add_(c2)  # 2σxy + C2
+    numerator = mu_xy.mul_(2).add_(c1).mul_(covariance)
+    denominator = mu_y2.add_(mu_x2).add_(c1).mul_(variances)
+    ssim_map = numerator.div_(denominator)
     pad = WINDOW // 2
     return ssim_map[..., pad:-pad, pad:-pad].mean(dim=(-2, -1))
 

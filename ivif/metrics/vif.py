@@ -42,10 +42,12 @@ def _information_terms(
     gain = sigma_cross / (sigma_ref + EPS)
     noise = torch.maximum(sigma_dist - gain * sigma_cross, zero + EPS)
     informative = torch.minimum(sigma_ref, sigma_dist) >= EPS  # neither window flat
-    gain = torch.maximum(gain, zero) * informative
-    sigma_ref = sigma_ref * (sigma_ref >= EPS)  # flat reference windows carry no information
-    num = torch.log10(1 + gain * gain * sigma_ref / (noise + NOISE_VARIANCE)).sum(dim=(-2, -1))
-    den = torch.log10(1 + sigma_ref / NOISE_VARIANCE).sum(dim=(-2, -1))
+    gain = torch.maximum(gain, zero).mul_(informative)
+    sigma_ref.mul_(sigma_ref >= EPS)  # flat reference windows carry no information
+    # In place from here: the cost is memory traffic.
+    information = gain.mul_(gain).mul_(sigma_ref).div_(noise.add_(NOISE_VARIANCE)).add_(1).log10_()
+    num = information.sum(dim=(-2, -1))
+    den = sigma_ref.div_(NOISE_VARIANCE).add_(1).log10_().sum(dim=(-2, -1))
     return num, den
 
 
