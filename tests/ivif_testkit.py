@@ -12,6 +12,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import os
 import shutil
 from pathlib import Path
 
@@ -25,6 +27,24 @@ CONTRAST_METRICS = ("EN", "SD", "SF", "AG")
 EVAL_IMAGES = 3
 EVAL_CROP = (52, 70)  # H, W: small and not a multiple of 4
 TEMPLATE_DIR = "mlflow-template"
+TESTS_DIR = Path(__file__).resolve().parent
+PROJECT_ROOT = TESTS_DIR.parent
+FLOWS_TESTS = TESTS_DIR / "flows"
+SCRIPTED_TRAINER = "scripted=scripted_trainer:train"  # tests/flows/scripted_trainer.py
+
+
+MLFLOW_URI_VARIABLES = ("MLFLOW_TRACKING_URI", "MLFLOW_REGISTRY_URI")
+
+
+def subprocess_env(extra: dict[str, str]) -> dict[str, str]:
+    """Environment of a child process that imports these helpers and the scripted trainer.
+
+    A stray MLFLOW_TRACKING_URI (MLflow exports it whenever someone calls
+    ``mlflow.set_tracking_uri``) is dropped so the child uses its params' store.
+    """
+    python_path = os.pathsep.join([str(FLOWS_TESTS), str(TESTS_DIR), os.environ.get("PYTHONPATH", "")])
+    inherited = {k: v for k, v in os.environ.items() if k not in MLFLOW_URI_VARIABLES}
+    return {**inherited, "PYTHONPATH": python_path, "IVIF_RETRAIN_TRAINERS": SCRIPTED_TRAINER, **extra}
 
 
 def template_store(tmp_path_factory) -> Path:
@@ -40,12 +60,30 @@ def template_store(tmp_path_factory) -> Path:
 
 
 def fresh_store(template: Path, folder: Path, experiment: str = "ivif-tests") -> str:
-    """Copy the empty store to ``folder/mlflow.db``, point MLflow at it; return its URI."""
+    """Copy the empty store to ``folder/mlflow.db``, point MLflow at it; return its URI.
+
+    Any MLFLOW_TRACKING_URI in the environment is ignored: tests never touch a real store.
+    """
     from ivif.registry import TrackingConfig, configure_tracking
 
     folder.mkdir(parents=True, exist_ok=True)
     shutil.copy(template, folder / "mlflow.db")
-    return configure_tracking(TrackingConfig(store="sqlite:///mlflow.db", experiment=experiment), base_dir=folder)
+    config = TrackingConfig(store="sqlite:///mlflow.db", experiment=experiment)
+    return configure_tracking(config, base_dir=folder, environ={})
+
+
+@contextlib.contextmanager
+def mlflow_uris_restored():
+    """Put MLflow's process-wide tracking/registry URIs back after the block."""
+    import mlflow
+
+    from ivif.registry.tracking import use_store
+
+    previous = mlflow.get_tracking_uri()
+    try:
+        yield
+    finally:
+        use_store(previous)
 
 
 def write_eval_cache(sample_dir: Path, dest: Path):

@@ -67,19 +67,21 @@ def evaluate_model(
     reference evaluator run on the saved images. The first ``keep_samples`` pairs are
     returned with their fusion for the comparison grid.
     """
-    from ivif.fusion import fuse_images, resolve_device
+    from ivif.evaluation.images import fuse_uint8_pair
+    from ivif.fusion.device import prepare_model, resolve_device
     from ivif.metrics import compute_metrics, get_convention
 
     if len(cache) == 0:
         raise ValueError(f"{cache.root}: the split has no images to evaluate")
     convention = get_convention(config.convention)
     device = resolve_device(config.device)
+    model = prepare_model(model, device)
     count = len(cache) if config.max_images is None else min(config.max_images, len(cache))
     rows, samples = [], []
     for index in tqdm(range(count), desc=description, unit="pair"):
         name = cache.names[index]
         ir, vi = cache.ir(index), _squeeze_gray(cache.vi(index))
-        fused = fuse_images(model, ir, vi, mode=config.mode, device=device)
+        fused = fuse_uint8_pair(model, ir, vi, config.mode, device)
         gray = [to_metric_gray(img, convention.reader) for img in (ir, vi, fused)]
         rows.append(ImageScores(name, compute_metrics(*gray, convention=convention, names=config.metrics)))
         if index < keep_samples:

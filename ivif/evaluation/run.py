@@ -11,7 +11,7 @@ from ivif.evaluation.config import EvaluateConfig
 from ivif.evaluation.evaluate import EvaluationResult, evaluate_model
 from ivif.evaluation.grid import write_grid
 from ivif.evaluation.report import metrics_summary, write_metrics_json, write_per_image_csv
-from ivif.evaluation.spec import load_model_spec
+from ivif.models.spec import load_model_from_spec
 
 
 @dataclass(frozen=True)
@@ -31,7 +31,7 @@ def evaluate_to_files(
 ) -> EvaluationOutputs:
     """Score ``spec`` on the cache at ``data``; write the metrics JSON, per-image CSV and
     grid (paths default to those of ``config``)."""
-    model = load_model_spec(spec)
+    model = load_model_from_spec(spec)
     result = evaluate_model(model, ImageCache(data), config, keep_samples=config.grid_images)
     summary = metrics_summary(result, model=spec, data=str(data))
     written = [

@@ -9,7 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from ivif.registry.pyfunc import CHECKPOINT_ARTIFACT
-from ivif.registry.tracking import resolve_tracking_uri
+from ivif.registry.tracking import resolve_tracking_uri, using_store
 
 PYFUNC_FLAVOR = "python_function"
 
@@ -28,7 +28,8 @@ def load_torch_model(uri: str, tracking_uri: str | None = None, map_location: st
 
     store = tracking_uri or resolve_tracking_uri()
     try:
-        local = mlflow.artifacts.download_artifacts(artifact_uri=uri, tracking_uri=store, registry_uri=store)
+        with using_store(store):
+            local = mlflow.artifacts.download_artifacts(artifact_uri=uri, tracking_uri=store, registry_uri=store)
     except MlflowException as exc:
         raise FileNotFoundError(
             f"{uri}: not found in the MLflow store {store} ({exc.message}); check `ivif registry` "

@@ -18,6 +18,7 @@ from ivif.registry.aliases import CANDIDATE, CHAMPION, move_alias, registered_na
 from ivif.registry.gate import GateConfig, GateDecision, decide
 from ivif.registry.loading import load_torch_model
 from ivif.registry.record import record_decision
+from ivif.registry.tracking import using_store
 
 
 @dataclass(frozen=True)
@@ -74,7 +75,11 @@ def evaluate_and_promote(
 
     store = tracking_uri or mlflow.get_tracking_uri()
     client = client or mlflow.MlflowClient(store, registry_uri=store)
-    name = registered_name(model)
+    with using_store(store):  # some MLflow calls only consult the process-wide store
+        return _gate(client, store, registered_name(model), cache, eval_config, gate_config, candidate_version)
+
+
+def _gate(client, store, name, cache, eval_config, gate_config, candidate_version) -> PromotionOutcome:
     candidate = _candidate(client, name, candidate_version)
     champion = version_for_alias(client, name, CHAMPION)
     # MLflow returns versions as int or str depending on the store: compare as str

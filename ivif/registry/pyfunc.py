@@ -88,15 +88,16 @@ def _as_list(value: Any) -> list:
     return [value] if isinstance(value, (str, bytes)) else list(value)
 
 
-def fuse_encoded_pair(model, ir_b64: str, vi_b64: str, mode: str = DEFAULT_MODE) -> str:
-    """Fuse one base64 image pair with ``model``; return the fused image as base64 PNG."""
-    from ivif.fusion import fuse_images
+def fuse_encoded_pair(model, ir_b64: str, vi_b64: str, mode: str = DEFAULT_MODE, device=None) -> str:
+    """Fuse one base64 image pair with ``model`` (on ``device``, default CPU); return
+    the fused image as base64 PNG."""
+    import torch
+
+    from ivif.evaluation.images import fuse_uint8_pair
 
     ir = decode_image(ir_b64, IR_COLUMN, grayscale=True)
     vi = decode_image(vi_b64, VI_COLUMN)
-    if ir.shape[:2] != vi.shape[:2]:
-        raise ValueError(f"ir is {ir.shape[1]}x{ir.shape[0]} but vi is {vi.shape[1]}x{vi.shape[0]}; a pair must be registered to the same size")
-    return encode_png(fuse_images(model, ir, vi, mode=mode))
+    return encode_png(fuse_uint8_pair(model, ir, vi, mode, device or torch.device("cpu")))
 
 
 def check_mode(mode: str) -> str:
@@ -114,15 +115,19 @@ except ImportError:  # pragma: no cover - mlflow is a hard dependency; keeps the
 class FusionPyfunc(PythonModel):
     """MLflow wrapper: loads the ivif checkpoint artifact, fuses base64 image pairs."""
 
+    device = None  # CPU unless load_context finds a GPU
+
     def load_context(self, context) -> None:
+        from ivif.fusion.device import prepare_model, resolve_device
         from ivif.models.checkpoint import load_model
 
-        self.model = load_model(context.artifacts[CHECKPOINT_ARTIFACT])
+        self.device = resolve_device("auto")
+        self.model = prepare_model(load_model(context.artifacts[CHECKPOINT_ARTIFACT]), self.device)
 
     def predict(self, context, model_input: pd.DataFrame, params: dict[str, Any] | None = None) -> pd.DataFrame:
         frame = as_pair_frame(model_input)
         mode = check_mode((params or {}).get(MODE_PARAM, DEFAULT_MODE))
-        fused = [fuse_encoded_pair(self.model, ir, vi, mode) for ir, vi in zip(frame[IR_COLUMN], frame[VI_COLUMN])]
+        fused = [fuse_encoded_pair(self.model, ir, vi, mode, self.device) for ir, vi in zip(frame[IR_COLUMN], frame[VI_COLUMN])]
         return pd.DataFrame({FUSED_COLUMN: fused})
 
 

@@ -9,12 +9,14 @@ anywhere see the same registry.
 
 from __future__ import annotations
 
+import contextlib
 import os
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
 TRACKING_URI_ENV = "MLFLOW_TRACKING_URI"
+REGISTRY_URI_ENV = "MLFLOW_REGISTRY_URI"
 DEFAULT_STORE = "sqlite:///mlflow.db"
 DEFAULT_EXPERIMENT = "ivif"
 # Artifacts of a local store sit next to the database (MLflow's own default is ./mlruns
@@ -77,20 +79,61 @@ def local_artifact_root(tracking_uri: str) -> str | None:
     return (db_path.parent / LOCAL_ARTIFACT_DIR).as_uri()
 
 
-def configure_tracking(config: TrackingConfig | None = None, base_dir: str | Path | None = None) -> str:
+def configure_tracking(
+    config: TrackingConfig | None = None,
+    base_dir: str | Path | None = None,
+    environ: Mapping[str, str] | None = None,
+) -> str:
     """Point MLflow (tracking and registry) at the resolved store; return its URI.
 
     Also selects ``config.experiment``, creating it with a project-local artifact root
-    when the store is a local sqlite file.
+    when the store is a local sqlite file. ``environ`` replaces ``os.environ`` for the
+    ``MLFLOW_TRACKING_URI`` lookup (``{}`` ignores it).
     """
-    import mlflow
-
     config = config or TrackingConfig()
-    uri = resolve_tracking_uri(config.store, base_dir)
-    mlflow.set_tracking_uri(uri)
-    mlflow.set_registry_uri(uri)
+    uri = resolve_tracking_uri(config.store, base_dir, environ)
+    if uri.startswith(_SQLITE_PREFIX):
+        Path(uri[len(_SQLITE_PREFIX):]).parent.mkdir(parents=True, exist_ok=True)
+    use_store(uri)
     ensure_experiment(config.experiment, uri)
     return uri
+
+
+def use_store(uri: str) -> None:
+    """Make ``uri`` MLflow's tracking and registry URI in this process only.
+
+    ``mlflow.set_tracking_uri`` also exports ``MLFLOW_TRACKING_URI``; left in place, that
+    export would later pass for the user's own setting and override every params store
+    this process resolves afterwards. So the environment is put back as it was.
+    """
+    _set_without_export(uri, uri)
+
+
+@contextlib.contextmanager
+def using_store(uri: str) -> Iterator[str]:
+    """Temporarily make ``uri`` MLflow's store (some MLflow calls, e.g. resolving a
+    ``models:/NAME@ALIAS`` URI, only consult the process-wide registry URI)."""
+    import mlflow
+
+    previous = mlflow.get_tracking_uri(), mlflow.get_registry_uri()
+    use_store(uri)
+    try:
+        yield uri
+    finally:
+        _set_without_export(*previous)
+
+
+def _set_without_export(tracking_uri: str, registry_uri: str) -> None:
+    import mlflow
+
+    saved = {key: os.environ.get(key) for key in (TRACKING_URI_ENV, REGISTRY_URI_ENV)}
+    mlflow.set_tracking_uri(tracking_uri)
+    mlflow.set_registry_uri(registry_uri)
+    for key, value in saved.items():
+        if value is None:
+            os.environ.pop(key, None)
+        else:
+            os.environ[key] = value
 
 
 def ensure_experiment(name: str, tracking_uri: str) -> str:

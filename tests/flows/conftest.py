@@ -3,22 +3,27 @@ scripted trainer enabled; plus a session-wide Prefect test harness."""
 
 from __future__ import annotations
 
-import os
 import sys
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 import yaml
-from ivif_testkit import CONTRAST_METRICS, fresh_store, template_store, write_eval_cache
+from ivif_testkit import (
+    CONTRAST_METRICS,
+    FLOWS_TESTS,
+    PROJECT_ROOT,
+    SCRIPTED_TRAINER,
+    fresh_store,
+    mlflow_uris_restored,
+    template_store,
+    write_eval_cache,
+)
 
-FLOWS_TESTS = Path(__file__).resolve().parent
-PROJECT_ROOT = FLOWS_TESTS.parents[1]
 # The project's flows/ is a namespace package run from the project root (python -m
 # flows.retrain); putting the root on sys.path lets tests import it in-process too.
 if str(PROJECT_ROOT) not in sys.path:
     sys.path.insert(0, str(PROJECT_ROOT))
-SCRIPTED_TRAINER = "scripted=scripted_trainer:train"
 
 
 @dataclass(frozen=True)
@@ -46,18 +51,17 @@ def project_params(root: Path) -> dict:
 
 
 @pytest.fixture
-def retrain_project(tmp_path_factory, sample_dir) -> RetrainProject:
-    import mlflow
-
+def retrain_project(tmp_path_factory, sample_dir, monkeypatch) -> RetrainProject:
+    # flows resolve the store from params unless MLFLOW_TRACKING_URI is set: unset it
+    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
+    monkeypatch.delenv("MLFLOW_REGISTRY_URI", raising=False)
     root = tmp_path_factory.mktemp("project")
     write_eval_cache(sample_dir, root / "cache" / "sample" / "test")
     params = root / "params.yaml"
     params.write_text(yaml.safe_dump(project_params(root)))
-    previous = mlflow.get_tracking_uri(), mlflow.get_registry_uri()
-    uri = fresh_store(template_store(tmp_path_factory), root, experiment="retrain-tests")
-    yield RetrainProject(root, params, uri)
-    mlflow.set_tracking_uri(previous[0])
-    mlflow.set_registry_uri(previous[1])
+    with mlflow_uris_restored():
+        uri = fresh_store(template_store(tmp_path_factory), root, experiment="retrain-tests")
+        yield RetrainProject(root, params, uri)
 
 
 @pytest.fixture
@@ -74,10 +78,3 @@ def prefect_harness():
 
     with prefect_test_harness(server_startup_timeout=120):
         yield
-
-
-def subprocess_env(extra: dict[str, str]) -> dict[str, str]:
-    """Environment of a child process that imports the test helpers and scripted trainer."""
-    tests_dir = FLOWS_TESTS.parent
-    python_path = os.pathsep.join([str(FLOWS_TESTS), str(tests_dir), os.environ.get("PYTHONPATH", "")])
-    return {**os.environ, "PYTHONPATH": python_path, "IVIF_RETRAIN_TRAINERS": SCRIPTED_TRAINER, **extra}

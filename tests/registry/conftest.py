@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from ivif_testkit import SMALL_CNN, fresh_store, template_store, write_eval_cache
+from ivif_testkit import SMALL_CNN, fresh_store, mlflow_uris_restored, template_store, write_eval_cache
 
 
 @dataclass(frozen=True)
@@ -25,12 +25,8 @@ def empty_store(tmp_path_factory) -> Path:
 @pytest.fixture
 def tracking(empty_store, tmp_path):
     """A fresh store for one test; MLflow's global URIs restored afterwards."""
-    import mlflow
-
-    previous = mlflow.get_tracking_uri(), mlflow.get_registry_uri()
-    yield fresh_store(empty_store, tmp_path)
-    mlflow.set_tracking_uri(previous[0])
-    mlflow.set_registry_uri(previous[1])
+    with mlflow_uris_restored():
+        yield fresh_store(empty_store, tmp_path)
 
 
 @pytest.fixture(scope="session")
@@ -42,15 +38,13 @@ def registered_cnn(empty_store, tmp_path_factory) -> RegisteredModel:
     from ivif.models import create_model
     from ivif.registry import log_and_register
 
-    previous = mlflow.get_tracking_uri(), mlflow.get_registry_uri()
-    uri = fresh_store(empty_store, tmp_path_factory.mktemp("mlflow"), experiment="registry-tests")
-    torch.manual_seed(0)
-    model = create_model("cnn", **SMALL_CNN).eval()
-    with mlflow.start_run(run_name="registry-test"):
-        version = log_and_register(model, "cnn", model_kwargs=SMALL_CNN, tags={"paradigm": "aptp"})
+    with mlflow_uris_restored():
+        uri = fresh_store(empty_store, tmp_path_factory.mktemp("mlflow"), experiment="registry-tests")
+        torch.manual_seed(0)
+        model = create_model("cnn", **SMALL_CNN).eval()
+        with mlflow.start_run(run_name="registry-test"):
+            version = log_and_register(model, "cnn", model_kwargs=SMALL_CNN, tags={"paradigm": "aptp"})
     yield RegisteredModel(uri, model, SMALL_CNN, version)
-    mlflow.set_tracking_uri(previous[0])
-    mlflow.set_registry_uri(previous[1])
 
 
 @pytest.fixture(scope="session")

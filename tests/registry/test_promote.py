@@ -21,19 +21,23 @@ def register(behaviour: dict, run_name: str):
         return log_and_register(contrast_fusion(**behaviour), "cnn", model_kwargs=SMALL_CNN)
 
 
+def alias_version(client, alias: str) -> str:
+    return str(version_for_alias(client, "ivif-cnn", alias).version)
+
+
 def test_gate_sequence_first_better_worse(tracking, eval_cache):
     client = mlflow.MlflowClient(tracking, registry_uri=tracking)
 
     first = register(WEAK, "weak-1")
     outcome = evaluate_and_promote("cnn", eval_cache, EVAL, GATE, client=client, tracking_uri=tracking)
     assert outcome.decision.first_champion and outcome.moved
-    assert version_for_alias(client, "ivif-cnn", CHAMPION).version == first.version
+    assert alias_version(client, CHAMPION) == str(first.version)
 
     better = register(STRONG, "strong")
     outcome = evaluate_and_promote("cnn", eval_cache, EVAL, GATE, client=client, tracking_uri=tracking)
     assert outcome.decision.promote, outcome.decision.reason
-    assert (outcome.champion_before, outcome.champion_after) == (first.version, better.version)
-    assert version_for_alias(client, "ivif-cnn", CHAMPION).version == better.version
+    assert (outcome.champion_before, outcome.champion_after) == (str(first.version), str(better.version))
+    assert alias_version(client, CHAMPION) == str(better.version)
     # both scores and the decision are on the candidate's run
     run = client.get_run(better.run_id)
     assert run.data.tags[DECISION_TAG] == "promoted"
@@ -48,8 +52,8 @@ def test_gate_sequence_first_better_worse(tracking, eval_cache):
     outcome = evaluate_and_promote("cnn", eval_cache, EVAL, GATE, client=client, tracking_uri=tracking)
     assert not outcome.decision.promote and not outcome.moved
     assert "rejected" in outcome.decision.reason
-    assert version_for_alias(client, "ivif-cnn", CHAMPION).version == better.version
-    assert version_for_alias(client, "ivif-cnn", CANDIDATE).version == worse.version
+    assert alias_version(client, CHAMPION) == str(better.version)
+    assert alias_version(client, CANDIDATE) == str(worse.version)
     assert client.get_run(worse.run_id).data.tags[DECISION_TAG] == "rejected"
 
     # gating the champion against itself changes nothing

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import json
 import os
 import subprocess
@@ -13,6 +14,7 @@ import pandas as pd
 import pytest
 import torch
 
+from ivif.fusion.device import prepare_model
 from ivif.registry import CANDIDATE, load_torch_model
 from ivif.registry.image_codec import decode_image, encode_png
 from ivif.registry.pyfunc import FUSED_COLUMN, FusionPyfunc, fusion_signature
@@ -82,8 +84,8 @@ def test_pyfunc_loads_in_a_fresh_process_and_fuses_an_odd_size_pair(registered_c
     fused = decode_image(answer["fused"], "fused")
     assert fused.shape == (ODD_HEIGHT, ODD_WIDTH, 3)  # colour visible input -> RGB output
 
-    in_process = FusionPyfunc()
-    in_process.model = registered_cnn.model
+    in_process = FusionPyfunc()  # the served copy runs channels-last: same layout here
+    in_process.model = prepare_model(copy.deepcopy(registered_cnn.model), torch.device("cpu"))
     expected = in_process.predict(None, pd.DataFrame({"ir": [encode_png(ir)], "vi": [encode_png(vi)]}))
     assert np.array_equal(fused, decode_image(expected[FUSED_COLUMN][0], "fused"))
 
@@ -101,7 +103,9 @@ def test_logging_with_kwargs_that_do_not_rebuild_the_model_fails_early(registere
 
     from ivif.registry import log_and_register
 
-    mlflow.set_tracking_uri(registered_cnn.tracking_uri)
+    from ivif.registry.tracking import use_store
+
+    use_store(registered_cnn.tracking_uri)
     with mlflow.start_run(run_name="wrong-kwargs"):
         with pytest.raises(ValueError, match="weights do not fit model 'cnn'"):
             log_and_register(registered_cnn.model, "cnn", model_kwargs={})  # default widths: wrong

@@ -31,3 +31,24 @@ def test_config_rejects_empty_values():
         TrackingConfig(store="")
     with pytest.raises(ValueError, match="tracking.experiment"):
         TrackingConfig(experiment="")
+
+
+def test_configure_tracking_does_not_leak_into_the_environment(tmp_path, monkeypatch):
+    """mlflow.set_tracking_uri exports MLFLOW_TRACKING_URI; ivif must not let that export
+    masquerade as the user's setting for the next store it resolves."""
+    import os
+
+    import mlflow
+
+    from ivif.registry.tracking import configure_tracking, use_store
+
+    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
+    previous = mlflow.get_tracking_uri()
+    try:
+        first = configure_tracking(TrackingConfig(experiment="a"), base_dir=tmp_path / "one")
+        assert "MLFLOW_TRACKING_URI" not in os.environ
+        assert mlflow.get_tracking_uri() == first == f"sqlite:///{(tmp_path / 'one').resolve()}/mlflow.db"
+        second = resolve_tracking_uri("sqlite:///mlflow.db", tmp_path / "two")
+        assert second.endswith("/two/mlflow.db")
+    finally:
+        use_store(previous)
