@@ -17,9 +17,9 @@ from pathlib import Path
 from tqdm import tqdm
 
 from ivif.io.atomic import atomic_write_text
-from ivif.metrics.conventions import Convention, get_convention
+from ivif.metrics.conventions import DEFAULT_CONVENTION, Convention, get_convention
 from ivif.metrics.reading import read_gray
-from ivif.metrics.suite import METRIC_NAMES, compute_metrics
+from ivif.metrics.suite import compute_metrics, resolve_names
 
 IMAGE_SUFFIXES = frozenset({".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp", ".pgm", ".ppm"})
 MAX_NAMES_IN_ERROR = 5
@@ -92,13 +92,13 @@ def evaluate_folders(
     ir_dir: str | Path,
     vi_dir: str | Path,
     fused_dir: str | Path,
-    convention: str | Convention = "cddfuse",
+    convention: str | Convention = DEFAULT_CONVENTION,
     names: Iterable[str] | None = None,
     progress: bool = True,
 ) -> list[dict[str, float | str]]:
     """Metrics of every fused image in ``fused_dir``: one row per image, ``image`` first."""
     conv = get_convention(convention)
-    selected = list(METRIC_NAMES if names is None else names)
+    selected = resolve_names(names)
     triplets = match_by_stem(ir_dir, vi_dir, fused_dir)
     rows: list[dict[str, float | str]] = []
     for triplet in tqdm(triplets, desc=f"metrics ({conv.name})", unit="image", disable=not progress):

@@ -7,6 +7,8 @@ already are.
 
 from __future__ import annotations
 
+import math
+
 import torch
 
 GRAY_LEVELS = 256
@@ -69,4 +71,4 @@ def entropy_of(probabilities: torch.Tensor, log_base: float = 2.0) -> torch.Tens
     """
     p = probabilities
     logs = torch.where(p > 0, torch.log(p), torch.zeros_like(p))
-    return -(p * logs).sum(dim=1) / torch.log(torch.tensor(log_base, dtype=p.dtype))
+    return -(p * logs).sum(dim=1) / math.log(log_base)

@@ -46,7 +46,8 @@ METRIC_NAMES: tuple[str, ...] = tuple(METRICS)
 """All metric names, in report column order (the nine standard ones first)."""
 
 
-def _resolve_names(names: Iterable[str] | None) -> Sequence[str]:
+def resolve_names(names: Iterable[str] | None) -> Sequence[str]:
+    """The metrics to compute, in the given order (all by default); unknown names fail."""
     if names is None:
         return METRIC_NAMES
     names = list(names)
@@ -92,7 +93,7 @@ def compute_metrics_batch(
         name -> (B,) tensor.
     """
     conv = get_convention(convention)
-    selected = _resolve_names(names)
+    selected = resolve_names(names)
     _check_batch(ir, vi, fused)
     if dtype is None:
         dtype = fused.dtype if fused.is_floating_point() else torch.float64

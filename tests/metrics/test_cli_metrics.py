@@ -98,3 +98,9 @@ def test_duplicate_stems_are_ambiguous(folders):
     cv2.imwrite(str(root / "ir" / "a.jpg"), np.zeros((48, 52), np.uint8))
     with pytest.raises(ValueError, match="two images with stem 'a'"):
         match_by_stem(root / "ir", root / "vi", root / "fused")
+
+
+def test_unknown_metric_name_fails_before_reading(folders, capsys):
+    root, _ = folders
+    assert main(_args(root, "--names", "EN,FMI")) == 1
+    assert "unknown metric(s) ['FMI']" in capsys.readouterr().err
