@@ -34,7 +34,7 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     parser.add_argument("--mode", choices=MODE_CHOICES, default="full", help="full: one padded pass (default); tiled: the upstream 128-px tile protocol")
     parser.add_argument("--format", choices=FORMATS, default="png", dest="fmt", help="png: 8-bit image (default); npy: raw float32 fused luminance")
     parser.add_argument("--device", choices=DEVICE_CHOICES, default="auto", help="default: cuda when available")
-    parser.add_argument("--tile-batch", type=int, default=16, help="tiles per forward pass in tiled mode (default 16)")
+    parser.add_argument("--tile-batch", type=int, help="tiles per forward pass in tiled mode (default: 4 on CPU, 64 on CUDA)")
     parser.add_argument("--no-amp", action="store_true", help="disable float16 autocast on CUDA")
     parser.set_defaults(func=run)
     return parser
@@ -67,6 +67,7 @@ def plan_jobs(ir: Path, vi: Path, out: Path, fmt: str):
 def run(args: argparse.Namespace) -> int:
     from ivif.fusion import TileConfig, fuse_files
     from ivif.fusion.device import resolve_device
+    from ivif.fusion.tiled import tile_config_for
     from ivif.models.spec import load_model_from_spec
 
     jobs = plan_jobs(args.ir, args.vi, args.out, args.fmt)  # fail on paths before loading a model
@@ -78,7 +79,7 @@ def run(args: argparse.Namespace) -> int:
         mode=args.mode,
         fmt=args.fmt,
         device=device,
-        tile_config=TileConfig(batch_size=args.tile_batch),
+        tile_config=tile_config_for(device) if args.tile_batch is None else TileConfig(batch_size=args.tile_batch),
         amp=not args.no_amp,
     )
     target = written[0] if len(written) == 1 else written[0].parent
