@@ -24,18 +24,27 @@ def list_versions(client, name: str | None = None) -> list[VersionRow]:
     names = [name] if name else [m.name for m in client.search_registered_models(filter_string=f"name LIKE '{REGISTERED_PREFIX}%'")]
     rows = []
     for model_name in sorted(names):
+        # search results leave aliases empty; the registered model carries them
+        aliases = _aliases_by_version(client.get_registered_model(model_name).aliases)
         for version in client.search_model_versions(f"name='{model_name}'"):
-            rows.append(_row(version))
+            rows.append(_row(version, aliases.get(str(version.version), ())))
     return sorted(rows, key=lambda r: (r.name, int(r.version)))
 
 
-def _row(version) -> VersionRow:
+def _aliases_by_version(aliases) -> dict[str, tuple[str, ...]]:
+    by_version: dict[str, list[str]] = {}
+    for alias, version in dict(aliases or {}).items():
+        by_version.setdefault(str(version), []).append(alias)
+    return {version: tuple(sorted(names)) for version, names in by_version.items()}
+
+
+def _row(version, aliases: tuple[str, ...]) -> VersionRow:
     tags = version.tags or {}
     scores = {key[len(SCORE_TAG_PREFIX):]: float(value) for key, value in tags.items() if key.startswith(SCORE_TAG_PREFIX)}
     return VersionRow(
         version.name,
         str(version.version),
-        tuple(sorted(version.aliases or ())),
+        aliases,
         version.run_id or "",
         int(version.creation_timestamp or 0),
         tags.get(DECISION_TAG, ""),
