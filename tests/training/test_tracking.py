@@ -4,25 +4,29 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 
 import pytest
+from ivif_testkit import MLFLOW_URI_VARIABLES, mlflow_uris_restored, template_store
 
 from ivif.params import load_params
 from ivif.training.run import apply_overrides, train_from_params
 
 
 @pytest.fixture
-def default_store(monkeypatch):
-    """No MLFLOW_TRACKING_URI: the params' sqlite store (relative to the project) is used."""
-    import mlflow
+def default_store(monkeypatch, tiny_project, tmp_path_factory):
+    """No MLFLOW_* URIs: the params' sqlite store (``mlflow.db`` next to params.yaml) is used.
 
-    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
-    previous = mlflow.get_tracking_uri()
-    yield
-    mlflow.set_tracking_uri(previous)
-    mlflow.set_registry_uri(previous)
+    The store starts as a copy of an initialised empty one (creating the schema costs
+    ~10 s); MLflow's process-wide URIs are put back afterwards.
+    """
+    for variable in MLFLOW_URI_VARIABLES:
+        monkeypatch.delenv(variable, raising=False)
+    shutil.copy(template_store(tmp_path_factory), tiny_project.parent / "mlflow.db")
+    with mlflow_uris_restored():
+        yield
 
 
 @pytest.mark.slow
@@ -60,7 +64,7 @@ def test_run_params_metrics_artifacts_and_registered_candidate(tiny_project, def
         "m = load_torch_model('models:/ivif-cnn@candidate', tracking_uri=sys.argv[1]);"
         "print(tuple(fuse_full(m, torch.rand(1, 2, 13, 17)).shape))"
     )
-    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    env = {**{k: v for k, v in os.environ.items() if k not in MLFLOW_URI_VARIABLES}, "OMP_NUM_THREADS": "1"}
     fused = subprocess.run([sys.executable, "-c", script, store], capture_output=True, text=True, env=env, timeout=180)
     assert fused.returncode == 0, fused.stderr[-2000:]
     assert fused.stdout.strip().splitlines()[-1] == "(1, 1, 13, 17)"
