@@ -65,3 +65,35 @@ def test_missing_candidate_is_a_clear_error(tracking, eval_cache):
     client = mlflow.MlflowClient(tracking, registry_uri=tracking)
     with pytest.raises(ValueError, match="no version aliased 'candidate'"):
         evaluate_and_promote("transformer", eval_cache, EVAL, GATE, client=client, tracking_uri=tracking)
+
+
+def test_registry_listing_shows_aliases_and_scores(tracking, eval_cache):
+    from ivif.registry.listing import format_table, list_versions
+
+    client = mlflow.MlflowClient(tracking, registry_uri=tracking)
+    register(WEAK, "listed")
+    evaluate_and_promote("cnn", eval_cache, EVAL, GATE, client=client, tracking_uri=tracking)
+    (row,) = list_versions(client)
+    assert row.aliases == ("candidate", "champion") and row.decision == "promoted"
+    assert set(row.scores) == set(EVAL.metrics)
+    table = format_table([row])
+    assert table.splitlines()[0].split()[:5] == ["model", "version", "aliases", "gate", "run"]
+    assert "candidate,champion" in table.splitlines()[1]
+
+
+def test_registry_cli_lists_and_moves_aliases(tracking, tmp_path, monkeypatch, capsys):
+    from ivif.cli import main
+
+    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
+    (tmp_path / "params.yaml").write_text("tracking: {store: 'sqlite:///mlflow.db'}\n")  # the fixture's store
+    params = str(tmp_path / "params.yaml")
+    first, second = register(WEAK, "one"), register(STRONG, "two")
+    assert main(["registry", "--params", params, "alias", "cnn", str(first.version), "champion"]) == 0
+    assert capsys.readouterr().out == f"ivif-cnn@champion -> version {first.version}\n"
+    assert main(["registry", "--params", params]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0] == f"registry: {tracking}"
+    rows = {line.split()[1]: line.split()[2] for line in lines[2:]}
+    assert rows == {str(first.version): "champion", str(second.version): "candidate"}
+    assert main(["registry", "--params", params, "alias", "cnn", "99", "champion"]) == 1
+    assert "ivif-cnn version 99 not found" in capsys.readouterr().err
