@@ -40,3 +40,30 @@ run --batch 8 --workers 0
 run --batch 8 --workers 4 --skip-upstream
 # A GPU-sized batch.
 run --batch 32 --workers 4 --skip-upstream
+
+# Engine smoke test on the device: bf16 + channels_last training, a checkpoint at step 3,
+# --resume to the end, held-out evaluation and the output files, for each model.
+echo
+echo "== engine smoke: stop at step 3, resume, evaluate =="
+"$PY" - "$DEVICE" "$PATCH" <<'SMOKE'
+import sys, tempfile
+from pathlib import Path
+sys.path.insert(0, "bench")
+from train_step import DEFAULT_IMAGES, build_cache_and_manifest, png_pairs
+from ivif.training import RunPaths, TrainConfig, Trainer
+
+device, patch = sys.argv[1], int(sys.argv[2])
+with tempfile.TemporaryDirectory(prefix="ivif-gpu-smoke-") as tmp:
+    cache, manifest = build_cache_and_manifest(*png_pairs(DEFAULT_IMAGES), Path(tmp))
+    for model in ("cnn", "transformer", "gan"):
+        config = TrainConfig(model=model, batch_size=8, patch_size=patch, max_steps=6, log_every=2, ckpt_every=100,
+                             eval_images=2, device=device)
+        out = Path(tmp) / model
+        paths = RunPaths(manifest, cache, cache, cache, out, out / "metrics.json", out / "loss.csv")
+        stopped = Trainer(config, paths, progress=False).fit(stop_after_steps=3)
+        done = Trainer(config, paths, progress=False).fit(resume=True)
+        produced = sorted(p.name for p in out.iterdir())
+        ok = stopped.step == 3 and done.step == 6 and done.eval_metrics and "model.pt" in produced
+        print(f"{model:<12}{'ok' if ok else 'FAILED'}: loss {done.losses.get('loss/total', float('nan')):.4f}, "
+              f"eval SSIM {done.eval_metrics.get('SSIM', float('nan')):.3f}, files {produced}")
+SMOKE
