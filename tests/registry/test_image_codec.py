@@ -25,3 +25,10 @@ def test_garbage_names_the_column():
         decode_image("not base64!!", "vi")
     with pytest.raises(ImageCodecError, match="column 'ir'"):
         decode_image(base64.b64encode(b"plain text").decode(), "ir")
+
+
+def test_line_wrapped_base64_is_accepted():
+    image = np.arange(64 * 48, dtype=np.uint32).reshape(48, 64).astype(np.uint8)
+    encoded = encode_png(image)
+    wrapped = "\n".join(encoded[i : i + 76] for i in range(0, len(encoded), 76))  # as `base64 file.png` prints
+    assert np.array_equal(decode_image(wrapped, "ir"), image)
