@@ -1,4 +1,5 @@
-"""The MLflow record of a training run, on a real sqlite store in tmp_path."""
+"""The MLflow record of a training run, on a real sqlite store in tmp_path, trained
+through the Prefect flow ``flows/train.py`` (temporary Prefect API)."""
 
 from __future__ import annotations
 
@@ -9,10 +10,13 @@ import subprocess
 import sys
 
 import pytest
-from ivif_testkit import MLFLOW_URI_VARIABLES, mlflow_uris_restored, template_store
+from ivif_testkit import MLFLOW_URI_VARIABLES, PROJECT_ROOT, mlflow_uris_restored, template_store
 
 from ivif.params import load_params
 from ivif.training.run import apply_overrides, train_from_params
+
+if str(PROJECT_ROOT) not in sys.path:  # flows/ is imported from the project root
+    sys.path.insert(0, str(PROJECT_ROOT))
 
 
 @pytest.fixture
@@ -32,31 +36,33 @@ def default_store(monkeypatch, tiny_project, tmp_path_factory):
 @pytest.mark.slow
 def test_run_params_metrics_artifacts_and_registered_candidate(tiny_project, default_store):
     import mlflow
+    from prefect.testing.utilities import prefect_test_harness
+
+    from flows.train import training_flow
 
     root = tiny_project.parent
-    params = apply_overrides(load_params(tiny_project), ["train.eval_images=1"])
-    outcome = train_from_params(params, root=root, progress=False)
+    overrides = ["train.eval_images=1"]
+    with prefect_test_harness(server_startup_timeout=120):
+        summary = training_flow(str(tiny_project), overrides, str(root / "models" / "cnn-aptp"))
+    assert summary["model"] == "cnn" and summary["step"] == 8 and summary["registered_model"] == "ivif-cnn"
 
     store = f"sqlite:///{root / 'mlflow.db'}"
-    assert (root / "mlflow.db").is_file()
     client = mlflow.MlflowClient(store)
-    run = client.get_run(outcome.run_id)
+    run = client.get_run(summary["run_id"])
     assert run.info.status == "FINISHED"
     assert run.data.params["train.model"] == "cnn" and run.data.params["train.lr"] == "0.003"
     assert run.data.params["pairs.out_dir"] == "data/pairs"
     tags = run.data.tags
     assert tags["paradigm"] == "aptp" and tags["N"] == "4" and tags["pairs_per_epoch"] == "16"
     assert len(tags["manifest_sha256"]) == 64 and len(tags["data_ir_hash"]) == 64 and tags["git_commit"]
-    history = client.get_metric_history(outcome.run_id, "loss/total")
+    history = client.get_metric_history(run.info.run_id, "loss/total")
     assert [m.step for m in history] == [4, 8]
     assert {"eval/EN", "eval/MI", "eval/VIF", "eval/Qabf", "lr"} <= set(run.data.metrics)
-    artifacts = {a.path for a in client.list_artifacts(outcome.run_id, "train")}
+    artifacts = {a.path for a in client.list_artifacts(run.info.run_id, "train")}
     assert {"train/loss.csv", "train/loss.png", "train/previews.png", "train/manifest.json", "train/metrics.json"} <= artifacts
 
-    version = outcome.model_version
-    assert version.name == "ivif-cnn" and "candidate" in version.aliases
-    by_alias = client.get_model_version_by_alias("ivif-cnn", "candidate")
-    assert by_alias.version == version.version and by_alias.run_id == outcome.run_id
+    version = client.get_model_version_by_alias("ivif-cnn", "candidate")
+    assert str(version.version) == summary["version"] == "1" and version.run_id == run.info.run_id
 
     # A fresh process loads the registered model by its URI and fuses an odd-sized pair.
     script = (
@@ -69,9 +75,10 @@ def test_run_params_metrics_artifacts_and_registered_candidate(tiny_project, def
     assert fused.returncode == 0, fused.stderr[-2000:]
     assert fused.stdout.strip().splitlines()[-1] == "(1, 1, 13, 17)"
 
-    # --resume continues the same MLflow run.
-    recorded = json.loads((outcome.result.paths.out_dir / "mlflow_run.json").read_text())
-    assert recorded["run_id"] == outcome.run_id
+    # --resume (here through the library entry) continues the same MLflow run.
+    recorded = json.loads((root / "models" / "cnn-aptp" / "mlflow_run.json").read_text())
+    assert recorded["run_id"] == run.info.run_id
+    params = apply_overrides(load_params(tiny_project), overrides)
     resumed = train_from_params(params, root=root, progress=False, resume=True)
-    assert resumed.run_id == outcome.run_id
-    assert resumed.model_version.version != version.version
+    assert resumed.run_id == run.info.run_id
+    assert str(resumed.model_version.version) == "2" and "candidate" in resumed.model_version.aliases
