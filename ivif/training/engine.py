@@ -46,7 +46,7 @@ from ivif.training.config import TrainConfig
 from ivif.training.distributed import init_distributed, rank_device
 from ivif.training.evaluation import EvalResult, evaluate, preview_grid, write_png
 from ivif.training.gan import Adversary
-from ivif.training.guard import check_finite
+from ivif.training.guard import FiniteGuard, check_finite
 from ivif.training.history import LossHistory, LossWindow
 from ivif.training.paths import RunPaths
 from ivif.training.samples import RunSamples
@@ -187,6 +187,7 @@ class Trainer:
         self.position = _Position()
         self.history = LossHistory()
         self.window = LossWindow()
+        self.guard = FiniteGuard(deferred=self.cuda)  # no host sync per step on a GPU
 
     def _build_dataset(self) -> PairDataset:
         manifest = load_manifest(self.paths.manifest)
@@ -267,7 +268,7 @@ class Trainer:
         if self.adversary is not None:
             with self._autocast():
                 d_loss = self.adversary.discriminator_step(ir, vi, fused)
-            check_finite(d_loss, "the discriminator loss", step, self._last_good())
+            self.guard.observe(d_loss, "the discriminator loss", step, self._last_good())
             logged["loss/discriminator"] = d_loss
         terms = fusion_loss(fused, ir, vi, config.loss)
         total = terms.total
@@ -276,12 +277,12 @@ class Trainer:
                 adversarial = self.adversary.generator_loss(fused)
             total = total + config.loss.adversarial * adversarial
             logged["loss/adversarial"] = adversarial.detach()
-        check_finite(total, "the training loss", step, self._last_good())
+        self.guard.observe(total, "the training loss", step, self._last_good())
         self.optimizer.zero_grad(set_to_none=True)
         total.backward()
         if config.grad_clip:
             norm = torch.nn.utils.clip_grad_norm_(self.model.parameters(), config.grad_clip)
-            check_finite(norm, "the gradient norm", step, self._last_good())
+            self.guard.observe(norm, "the gradient norm", step, self._last_good())
         self.optimizer.step()
         self.scheduler.step()
         return {**{f"loss/{name}": value.detach() for name, value in terms._asdict().items()}, **logged}
@@ -308,8 +309,8 @@ class Trainer:
 
     def _log(self, window: LossWindow, bar) -> dict[str, float]:
         """Turn the window's means into one log row (on every rank: the loss curve is per rank 0)."""
-        # Keys are "loss/<term>" already.
-        means = {name: value for name, value in window.pop_means().items()}
+        self.guard.verify(self.position.step, self._last_good())
+        means = window.pop_means()  # keys are "loss/<term>" already
         lr = self.scheduler.get_last_lr()[0]
         self.history.append(self.position.step, self._last_epoch(), lr, means)
         if self.dist.is_main:
@@ -348,6 +349,7 @@ class Trainer:
         }
 
     def _save(self, path) -> None:
+        self.guard.verify(self.position.step, self._last_good())
         # A step can turn the weights non-finite without a non-finite loss (inf gradients
         # with clipping off); never let such weights replace the last good checkpoint.
         for name, parameter in self.model.named_parameters():
