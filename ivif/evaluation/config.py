@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-FUSION_MODES = ("full", "tiled")
-DEVICES = ("auto", "cpu", "cuda")
+from ivif.fusion.device import DEVICE_CHOICES as DEVICES
+from ivif.fusion.runner import MODES as FUSION_MODES
 
 
 @dataclass(frozen=True)

@@ -27,7 +27,9 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
+from mlflow.pyfunc import PythonModel
 
+from ivif.fusion.runner import MODES as FUSION_MODES
 from ivif.registry.image_codec import decode_image, encode_png
 
 CHECKPOINT_ARTIFACT = "checkpoint"
@@ -36,7 +38,6 @@ IR_COLUMN = "ir"
 VI_COLUMN = "vi"
 FUSED_COLUMN = "fused"
 MODE_PARAM = "mode"
-FUSION_MODES = ("full", "tiled")
 DEFAULT_MODE = "full"
 # Distributions the served model imports (through the bundled ivif package), pinned to
 # the versions that logged it so the serving environment reproduces the training one.
@@ -104,12 +105,6 @@ def check_mode(mode: str) -> str:
     if mode not in FUSION_MODES:
         raise ValueError(f"param '{MODE_PARAM}' must be one of {FUSION_MODES}, got {mode!r}")
     return mode
-
-
-try:
-    from mlflow.pyfunc import PythonModel
-except ImportError:  # pragma: no cover - mlflow is a hard dependency; keeps the docs importable
-    PythonModel = object
 
 
 class FusionPyfunc(PythonModel):
