@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import copy
 import os
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,6 +22,8 @@ from ivif.training.paths import RunPaths
 
 # models/<model>-<paradigm>: one folder per trained variant.
 DEFAULT_OUT_DIR = "models/{model}-{paradigm}"
+# Numbers such as 1e-3 or 2E+5, which YAML 1.1 (PyYAML) reads as text.
+_SCIENTIFIC = re.compile(r"[-+]?(\d+\.?\d*|\.\d+)[eE][-+]?\d+")
 
 
 @dataclass
@@ -30,6 +33,14 @@ class TrainOutcome:
     result: TrainResult
     model_version: Any = None
     run_id: str | None = None
+
+
+def parse_value(raw: str) -> Any:
+    """An override value as YAML, except that ``1e-3``-style numbers (text to YAML 1.1) are floats."""
+    value = yaml.safe_load(raw)
+    if isinstance(value, str) and _SCIENTIFIC.fullmatch(value.strip()):
+        return float(value)
+    return value
 
 
 def apply_overrides(params: Mapping[str, Any], overrides: Iterable[str]) -> dict[str, Any]:
@@ -49,7 +60,7 @@ def apply_overrides(params: Mapping[str, Any], overrides: Iterable[str]) -> dict
             node = node.setdefault(part, {})
             if not isinstance(node, dict):
                 raise ValueError(f"override {override!r}: {part!r} is not a section")
-        node[leaf] = yaml.safe_load(raw)
+        node[leaf] = parse_value(raw)
     return result
 
 

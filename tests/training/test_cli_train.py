@@ -11,8 +11,10 @@ from ivif.training.run import apply_overrides
 
 
 def test_overrides_parse_yaml_values():
-    params = apply_overrides({"train": {"lr": 0.1}}, ["train.lr=1.0e-3", "train.max_steps=null", "train.loss.beta=0.5"])
-    assert params["train"] == {"lr": 0.001, "max_steps": None, "loss": {"beta": 0.5}}
+    params = apply_overrides(
+        {"train": {"lr": 0.1}}, ["train.lr=1e-3", "train.max_steps=null", "train.loss.beta=0.5", "train.model=gan", "train.gan.lr=2E-4"]
+    )
+    assert params["train"] == {"lr": 0.001, "max_steps": None, "loss": {"beta": 0.5}, "model": "gan", "gan": {"lr": 0.0002}}
 
 
 @pytest.mark.parametrize("bad", ["lr=1", "train.lr", "=3"])
