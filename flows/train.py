@@ -53,10 +53,10 @@ def training_flow(
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m flows.train", description=__doc__.splitlines()[0])
-    parser.add_argument("overrides", nargs="*", metavar="SECTION.KEY=VALUE")
-    parser.add_argument("--params", default=DEFAULT_PARAMS)
+    parser.add_argument("overrides", nargs="*", metavar="SECTION.KEY=VALUE", help="params overrides, e.g. train.epochs=3")
+    parser.add_argument("--params", default=DEFAULT_PARAMS, help="params file (default: params.yaml)")
     parser.add_argument("--out", help="run folder (default: models/<model>-<paradigm>)")
-    parser.add_argument("--resume", action="store_true")
+    parser.add_argument("--resume", action="store_true", help="continue from <out>/checkpoints/last.pt")
     args = parser.parse_args(argv)
     summary = training_flow(args.params, args.overrides, args.out, args.resume)
     print(summary)
