@@ -35,6 +35,8 @@ RUN_ID_FILE = "mlflow_run.json"
 ARTIFACT_DIR = "train"
 # MLflow refuses param values longer than this; longer ones (id lists) are truncated.
 MAX_PARAM_LENGTH = 6000
+# Run tags copied onto the registered model version (provenance visible in the registry).
+VERSION_TAGS = ("N", "manifest_sha256", "git_commit")
 
 
 def git_commit(root: str | Path) -> str:
@@ -106,6 +108,7 @@ class MlflowTracker:
         self.run_id: str | None = None
         self.tracking_uri: str | None = None
         self.model_version = None
+        self.tags: dict[str, str] = {}
 
     # ----------------------------------------------------------- run lifetime
     def __enter__(self) -> MlflowTracker:
@@ -120,7 +123,8 @@ class MlflowTracker:
         atomic_write_text(self.out_dir / RUN_ID_FILE, json.dumps({"run_id": self.run_id, "tracking_uri": self.tracking_uri}) + "\n")
         if previous is None:
             mlflow.log_params(mlflow_params(self.params))
-        mlflow.set_tags(run_tags(self.config, self.manifest_dir, self.root))
+        self.tags = run_tags(self.config, self.manifest_dir, self.root)
+        mlflow.set_tags(self.tags)
         return self
 
     def __exit__(self, exc_type, exc, tb) -> None:
@@ -165,7 +169,7 @@ class MlflowTracker:
         from ivif.registry import log_and_register
 
         tags = {"paradigm": self.config.paradigm, "step": result.step, **{f"eval.{k}": f"{v:.6g}" for k, v in result.eval_metrics.items()}}
-        tags.update({key: value for key, value in run_tags(self.config, self.manifest_dir, self.root).items() if key in ("N", "manifest_sha256", "git_commit")})
+        tags.update({key: self.tags[key] for key in VERSION_TAGS})
         return log_and_register(
             result.model,
             result.model_name,
