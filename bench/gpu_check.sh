@@ -2,7 +2,7 @@
 # GPU check of the training engine: train-step throughput on CUDA (bf16 autocast,
 # channels_last) for the CNN, Transformer and GAN, and whether the data path or the
 # model is the bottleneck (ivif data path alone vs model step alone vs the engine).
-# Installs nothing: needs a Python with CUDA torch, numpy, pillow, pyyaml, tqdm and
+# Installs nothing: needs a Python with CUDA torch, numpy, scipy, pillow, pyyaml, tqdm and
 # opencv (python3 by default; set PYTHON=...). Under 5 minutes on an H100.
 #
 #   bash bench/gpu_check.sh                 # on the GPU machine, from anywhere
@@ -19,7 +19,7 @@ export TQDM_DISABLE=1
 
 "$PY" - "$DEVICE" <<'PREFLIGHT'
 import importlib, sys
-missing = [m for m in ("torch", "numpy", "PIL", "yaml", "tqdm", "cv2") if importlib.util.find_spec(m) is None]
+missing = [m for m in ("torch", "numpy", "scipy", "PIL", "yaml", "tqdm", "cv2") if importlib.util.find_spec(m) is None]
 if missing:
     sys.exit(f"gpu_check: missing Python modules {missing}; use a Python that has them (PYTHON=...)")
 import torch
