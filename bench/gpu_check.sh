@@ -18,7 +18,7 @@ export PYTHONPATH="$PWD${PYTHONPATH:+:$PYTHONPATH}"
 export TQDM_DISABLE=1
 
 "$PY" - "$DEVICE" <<'PREFLIGHT'
-import importlib, sys
+import importlib.util, sys
 missing = [m for m in ("torch", "numpy", "scipy", "PIL", "yaml", "tqdm", "cv2") if importlib.util.find_spec(m) is None]
 if missing:
     sys.exit(f"gpu_check: missing Python modules {missing}; use a Python that has them (PYTHON=...)")
