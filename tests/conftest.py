@@ -41,7 +41,10 @@ def project_root() -> Path:
 def shared() -> Path:
     """The read-only ../shared folder (real data, upstream weights, references)."""
     if not (SHARED / "data").is_dir():
-        pytest.skip(f"shared data not found at {SHARED} (set IVIF_SHARED)")
+        message = f"shared data not found at {SHARED} (set IVIF_SHARED)"
+        if os.environ.get("CI"):
+            pytest.fail(f"{message}: CI must run the tests that compare against it")
+        pytest.skip(message)
     return SHARED
 
 
