@@ -12,6 +12,7 @@ import math
 
 import torch
 
+from ivif.metrics.bands import band_sums
 from ivif.metrics.filtering import separable_correlate
 
 # Sobel factors as *correlation* kernels equal to the reference's convolve2d (which
@@ -26,20 +27,26 @@ STRENGTH_GAIN, STRENGTH_SLOPE, STRENGTH_MID = 0.9994, -15.0, 0.5
 ORIENT_GAIN, ORIENT_SLOPE, ORIENT_MID = 0.9879, -22.0, 0.8
 
 
-def edge_strength_orientation(images: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    """Sobel gradient magnitude and arctan orientation.
+def sobel_gradients(images: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Horizontal and vertical Sobel responses, zero padding (exact on integer images).
 
     Args:
         images: (..., H, W).
     Returns:
-        strength, orientation: (..., H, W) each, orientation in [−π/2, π/2].
+        gx, gy: (..., H, W) each.
     """
     smooth = torch.tensor(SOBEL_SMOOTH, dtype=images.dtype, device=images.device)
     diff_x = torch.tensor(SOBEL_DIFF_X, dtype=images.dtype, device=images.device)
     diff_y = torch.tensor(SOBEL_DIFF_Y, dtype=images.dtype, device=images.device)
-    gx = separable_correlate(images, smooth, diff_x, border="zeros")
-    gy = separable_correlate(images, diff_y, smooth, border="zeros")
-    strength = torch.sqrt(gx * gx + gy * gy)
+    return separable_correlate(images, smooth, diff_x, border="zeros"), separable_correlate(
+        images, diff_y, smooth, border="zeros"
+    )
+
+
+def strength_orientation(gx: torch.Tensor, gy: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Gradient magnitude and arctan orientation. (..., H, W) each -> (..., H, W) each,
+    orientation in [−π/2, π/2]."""
+    strength = torch.addcmul(gx * gx, gy, gy).sqrt_()  # exact sums of squares on integer images
     orientation = torch.where(gx == 0, math.pi / 2, torch.atan(gy / gx))  # gy/0 is replaced
     return strength, orientation
 
@@ -64,14 +71,27 @@ def edge_preservation(
 
 
 def qabf(ir: torch.Tensor, vi: torch.Tensor, fused: torch.Tensor) -> torch.Tensor:
-    """Qabf = Σ(Q^{IR,F}·g_IR + Q^{VI,F}·g_VI) / Σ(g_IR + g_VI).
+    """Qabf = Σ(Q^{IR,F}·g_IR + Q^{VI,F}·g_VI) / Σ(g_IR + g_VI), summed in row bands.
 
     Args:
         ir, vi, fused: (B, H, W).
     Returns:
         (B,) in [0, 1]; NaN when both sources are flat.
     """
-    strength, orientation = edge_strength_orientation(torch.stack([ir, vi, fused], dim=1))
-    g_src, a_src = strength[:, :2], orientation[:, :2]
-    q = edge_preservation(g_src, a_src, strength[:, 2:], orientation[:, 2:])
-    return (q * g_src).sum(dim=(1, 2, 3)) / g_src.sum(dim=(1, 2, 3))
+    gx, gy = sobel_gradients(torch.stack([ir, vi, fused], dim=1))
+    weighted, total = band_sums(_weighted_preservation, (gx, gy))
+    return weighted / total
+
+
+def _weighted_preservation(gx: torch.Tensor, gy: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Σ Q^{S,F}·g_S and Σ g_S over both sources from Sobel responses.
+
+    Args:
+        gx, gy: (B, 3, h, W), planes IR, VI, fused.
+    Returns:
+        (B,), (B,)
+    """
+    strength, orientation = strength_orientation(gx, gy)
+    g_src = strength[:, :2]
+    q = edge_preservation(g_src, orientation[:, :2], strength[:, 2:], orientation[:, 2:])
+    return q.mul_(g_src).sum(dim=(1, 2, 3)), g_src.sum(dim=(1, 2, 3))

@@ -2,13 +2,15 @@
 
 The reference evaluators filter each of 10 moment maps with a full N×N window in
 ``convolve2d``; here the window is separable and the moments shared by both sources
-(the fused image's mean and energy) are filtered once, all planes in one call.
+(the fused image's mean and energy) are filtered once, all planes in one call; the
+per-pixel information terms are then summed a band of rows at a time (in cache).
 """
 
 from __future__ import annotations
 
 import torch
 
+from ivif.metrics.bands import band_sums
 from ivif.metrics.filtering import gaussian_kernel_1d, separable_correlate
 
 SCALES = 4
@@ -33,19 +35,19 @@ def _information_terms(
     The reference patches degenerate windows one mask at a time (flat reference: gain 0;
     flat distorted image: gain 0; negative gain: gain 0, noise = σ²_dist; noise floored
     at EPS). Every one of those windows ends with gain 0, i.e. a zero numerator term,
-    so the same sums follow from one gain mask (fewer full-image passes).
+    so the same sums follow from zeroing the gain where the distorted window is flat
+    and σ²_ref where the reference one is (gain²·0 = 0): fewer passes. Called on row
+    bands (``band_sums``), so its temporaries stay in cache.
     """
-    zero = torch.zeros((), dtype=mu_ref.dtype, device=mu_ref.device)
-    sigma_ref = torch.maximum(ref_sq - mu_ref * mu_ref, zero)
-    sigma_dist = torch.maximum(dist_sq - mu_dist * mu_dist, zero)
-    sigma_cross = cross - mu_ref * mu_dist
+    sigma_ref = torch.addcmul(ref_sq, mu_ref, mu_ref, value=-1).clamp_(min=0)
+    sigma_dist = torch.addcmul(dist_sq, mu_dist, mu_dist, value=-1).clamp_(min=0)
+    sigma_cross = torch.addcmul(cross, mu_ref, mu_dist, value=-1)
     gain = sigma_cross / (sigma_ref + EPS)
-    noise = torch.maximum(sigma_dist - gain * sigma_cross, zero + EPS)
-    informative = torch.minimum(sigma_ref, sigma_dist) >= EPS  # neither window flat
-    gain = torch.maximum(gain, zero).mul_(informative)
-    sigma_ref.mul_(sigma_ref >= EPS)  # flat reference windows carry no information
+    noise = torch.addcmul(sigma_dist, gain, sigma_cross, value=-1).clamp_(min=EPS)
+    gain.clamp_(min=0).masked_fill_(sigma_dist < EPS, 0)  # flat distorted window: no gain
+    sigma_ref.masked_fill_(sigma_ref < EPS, 0)  # flat reference window: no information (and gain² · 0)
     # In place from here: the cost is memory traffic.
-    information = gain.mul_(gain).mul_(sigma_ref).div_(noise.add_(NOISE_VARIANCE)).add_(1).log10_()
+    information = gain.square_().mul_(sigma_ref).div_(noise.add_(NOISE_VARIANCE)).add_(1).log10_()
     num = information.sum(dim=(-2, -1))
     den = sigma_ref.div_(NOISE_VARIANCE).add_(1).log10_().sum(dim=(-2, -1))
     return num, den
@@ -79,7 +81,7 @@ def visual_information_fidelity(ir: torch.Tensor, vi: torch.Tensor, fused: torch
             images = _filter(images, kernel)[..., ::2, ::2]
         moments = _filter(_moment_planes(images), kernel)
         mu, energy, cross = moments[:, :3], moments[:, 3:6], moments[:, 6:]
-        n, d = _information_terms(mu[:, :2], mu[:, 2:], energy[:, :2], energy[:, 2:], cross)
+        n, d = band_sums(_information_terms, (mu[:, :2], mu[:, 2:], energy[:, :2], energy[:, 2:], cross))
         num += n
         den += d
     per_source = num / den
