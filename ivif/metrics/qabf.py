@@ -51,23 +51,26 @@ def strength_orientation(gx: torch.Tensor, gy: torch.Tensor) -> tuple[torch.Tens
     return strength, orientation
 
 
-def _scaled_sigmoid(x: torch.Tensor, gain: float, slope: float, mid: float) -> torch.Tensor:
-    """gain / (1 + exp(slope·(x − mid))), computed in place in ``x``."""
-    return x.sub_(mid).mul_(slope).exp_().add_(1).reciprocal_().mul_(gain)
+def _sigmoid_denominator(x: torch.Tensor, slope: float, mid: float) -> torch.Tensor:
+    """1 + exp(slope·(x − mid)), the denominator of gain / (1 + exp(…)), in place in ``x``."""
+    return x.sub_(mid).mul_(slope).exp_().add_(1)
 
 
 def edge_preservation(
     g_source: torch.Tensor, a_source: torch.Tensor, g_fused: torch.Tensor, a_fused: torch.Tensor
 ) -> torch.Tensor:
-    """Per-pixel Q^{SF} = Qg · Qa. Shapes: (..., H, W) each -> (..., H, W).
+    """Per-pixel Q^{SF} = Qg · Qa, each a scaled sigmoid: Qg of the strength ratio, Qa of
+    the alignment 1 − |a_S − a_F|/(π/2). Shapes: (..., H, W) each -> (..., H, W).
 
-    In-place arithmetic on fresh temporaries: Qabf's cost is memory traffic.
+    Both gains are applied once to the product of the two denominators, and in-place
+    arithmetic on fresh temporaries: Qabf's cost is memory traffic.
     """
     ratio = torch.minimum(g_source, g_fused).div_(torch.maximum(g_source, g_fused))
     ratio = torch.where(g_source == g_fused, g_fused, ratio)  # the reference's quirk (also 0/0)
     alignment = (a_source - a_fused).abs_().div_(-math.pi / 2).add_(1)
-    q_strength = _scaled_sigmoid(ratio, STRENGTH_GAIN, STRENGTH_SLOPE, STRENGTH_MID)
-    return q_strength.mul_(_scaled_sigmoid(alignment, ORIENT_GAIN, ORIENT_SLOPE, ORIENT_MID))
+    denominator = _sigmoid_denominator(ratio, STRENGTH_SLOPE, STRENGTH_MID)
+    denominator.mul_(_sigmoid_denominator(alignment, ORIENT_SLOPE, ORIENT_MID))
+    return denominator.reciprocal_().mul_(STRENGTH_GAIN * ORIENT_GAIN)
 
 
 def qabf(ir: torch.Tensor, vi: torch.Tensor, fused: torch.Tensor) -> torch.Tensor:
