@@ -47,7 +47,8 @@ def strength_orientation(gx: torch.Tensor, gy: torch.Tensor) -> tuple[torch.Tens
     """Gradient magnitude and arctan orientation. (..., H, W) each -> (..., H, W) each,
     orientation in [−π/2, π/2]."""
     strength = torch.addcmul(gx * gx, gy, gy).sqrt_()  # exact sums of squares on integer images
-    orientation = torch.where(gx == 0, math.pi / 2, torch.atan(gy / gx))  # gy/0 is replaced
+    # arctan(±inf) is exactly ±π/2: where gx = 0 the reference takes +π/2 whatever gy.
+    orientation = torch.div(gy, gx).masked_fill_(gx == 0, math.inf).atan_()
     return strength, orientation
 
 

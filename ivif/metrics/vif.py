@@ -53,10 +53,11 @@ def _information_terms(
     return num, den
 
 
-def _moment_planes(images: torch.Tensor) -> torch.Tensor:
-    """[IR, VI, F, IR², VI², F², IR·F, VI·F], written once into one buffer. (B, 3, H, W) -> (B, 8, H, W)"""
-    planes = images.new_empty(images.shape[0], 8, *images.shape[-2:])
-    planes[:, :3] = images
+def _moment_planes(ir: torch.Tensor, vi: torch.Tensor, fused: torch.Tensor) -> torch.Tensor:
+    """[IR, VI, F, IR², VI², F², IR·F, VI·F], written once into one buffer. (B, H, W) each -> (B, 8, H, W)"""
+    planes = fused.new_empty(fused.shape[0], 8, *fused.shape[-2:])
+    for index, image in enumerate((ir, vi, fused)):
+        planes[:, index] = image
     torch.mul(planes[:, :3], planes[:, :3], out=planes[:, 3:6])
     torch.mul(planes[:, :2], planes[:, 2:3], out=planes[:, 6:])
     return planes
@@ -71,15 +72,15 @@ def visual_information_fidelity(ir: torch.Tensor, vi: torch.Tensor, fused: torch
     Returns:
         (B,)
     """
-    images = torch.stack([ir, vi, fused], dim=1)  # (B, 3, H, W): sources 0, 1; fused 2
+    planes = _moment_planes(ir, vi, fused)  # planes 0, 1: sources; 2: fused
     num = torch.zeros(ir.shape[0], 2, dtype=ir.dtype, device=ir.device)
     den = torch.zeros_like(num)
     for scale in range(1, SCALES + 1):
         size = window_size(scale)
         kernel = gaussian_kernel_1d(size, size / 5, dtype=ir.dtype, device=ir.device)
         if scale > 1:
-            images = _filter(images, kernel)[..., ::2, ::2]
-        moments = _filter(_moment_planes(images), kernel)
+            planes = _moment_planes(*_filter(planes[:, :3], kernel)[..., ::2, ::2].unbind(1))
+        moments = _filter(planes, kernel)
         mu, energy, cross = moments[:, :3], moments[:, 3:6], moments[:, 6:]
         n, d = band_sums(_information_terms, (mu[:, :2], mu[:, 2:], energy[:, :2], energy[:, 2:], cross))
         num += n
