@@ -12,6 +12,9 @@ import math
 import torch
 
 GRAY_LEVELS = 256
+LEVEL_DTYPE = torch.int32
+"""Gray levels and one image's joint-histogram bin indices (< 256²): half the memory
+traffic of int64. Batch row offsets are added in int64 (no overflow for any batch)."""
 
 
 def quantize(images: torch.Tensor) -> torch.Tensor:
@@ -20,9 +23,9 @@ def quantize(images: torch.Tensor) -> torch.Tensor:
     Args:
         images: (B, H, W) intensities in 0..255.
     Returns:
-        (B, H·W) int64 gray levels.
+        (B, H·W) ``LEVEL_DTYPE`` gray levels.
     """
-    return torch.round(images.flatten(1)).clamp_(0, GRAY_LEVELS - 1).long()
+    return torch.round(images.flatten(1)).clamp_(0, GRAY_LEVELS - 1).to(LEVEL_DTYPE)
 
 
 def saturating_add(levels: torch.Tensor, offset: int) -> torch.Tensor:
@@ -32,17 +35,22 @@ def saturating_add(levels: torch.Tensor, offset: int) -> torch.Tensor:
     return torch.clamp(levels + offset, max=GRAY_LEVELS - 1)
 
 
+def _row_offsets(batch: int, bins: int, device: torch.device) -> torch.Tensor:
+    """int64 offsets that give each batch row its own run of ``bins`` bins. -> (B, 1)"""
+    return torch.arange(batch, dtype=torch.int64, device=device).unsqueeze(1) * bins
+
+
 def histogram(levels: torch.Tensor) -> torch.Tensor:
     """Normalised histograms of each row of gray levels.
 
     Args:
-        levels: (B, N) int64 in 0..255.
+        levels: (B, N) gray levels from ``quantize``.
     Returns:
         (B, 256) probabilities.
     """
     batch, n = levels.shape
-    rows = torch.arange(batch, device=levels.device).unsqueeze(1) * GRAY_LEVELS
-    counts = torch.bincount((levels + rows).flatten(), minlength=batch * GRAY_LEVELS)
+    index = levels + _row_offsets(batch, GRAY_LEVELS, levels.device) if batch > 1 else levels
+    counts = torch.bincount(index.flatten(), minlength=batch * GRAY_LEVELS)
     return counts.view(batch, GRAY_LEVELS).double() / n
 
 
@@ -50,14 +58,16 @@ def joint_histogram(levels_a: torch.Tensor, levels_b: torch.Tensor) -> torch.Ten
     """Normalised joint histograms of paired gray levels.
 
     Args:
-        levels_a, levels_b: (B, N) int64 in 0..255.
+        levels_a, levels_b: (B, N) gray levels from ``quantize``.
     Returns:
         (B, 256·256) probabilities, index a·256 + b.
     """
     batch, n = levels_a.shape
     bins = GRAY_LEVELS * GRAY_LEVELS
-    rows = torch.arange(batch, device=levels_a.device).unsqueeze(1) * bins
-    counts = torch.bincount((levels_a * GRAY_LEVELS + levels_b + rows).flatten(), minlength=batch * bins)
+    index = (levels_a * GRAY_LEVELS).add_(levels_b)
+    if batch > 1:
+        index = index + _row_offsets(batch, bins, index.device)
+    counts = torch.bincount(index.flatten(), minlength=batch * bins)
     return counts.view(batch, bins).double() / n
 
 
