@@ -15,17 +15,19 @@ def _ssim_sum_from_moments(mu_x, mu_y, xx, yy, xy, data_range: float) -> tuple[t
     """Sum of the SSIM map from local moments.
 
     mu_x, xx: (B, 1, h, W) of the fused image; mu_y, yy, xy: (B, S, h, W). Returns ((B, S),).
-    In-place arithmetic on fresh temporaries (the cost is memory traffic).
+    In-place arithmetic on fresh temporaries (the cost is memory traffic); constants are
+    added on the fused image's single plane where the sum allows.
     """
     n = WINDOW * WINDOW
     cov_norm = n / (n - 1)  # sample covariance
     c1 = (K1 * data_range) ** 2
     c2 = (K2 * data_range) ** 2
     mu_x2, mu_y2, mu_xy = mu_x * mu_x, mu_y * mu_y, mu_x * mu_y
-    variances = (yy - mu_y2).add_(xx - mu_x2).mul_(cov_norm).add_(c2)  # σx² + σy² + C2
+    fused_terms = (xx - mu_x2).mul_(cov_norm).add_(c2)  # σx² + C2, on the one fused plane
+    variances = (yy - mu_y2).mul_(cov_norm).add_(fused_terms)  # σx² + σy² + C2
     covariance = (xy - mu_xy).mul_(2 * cov_norm).add_(c2)  # 2σxy + C2
     numerator = mu_xy.mul_(2).add_(c1).mul_(covariance)
-    denominator = mu_y2.add_(mu_x2).add_(c1).mul_(variances)
+    denominator = mu_y2.add_(mu_x2.add_(c1)).mul_(variances)
     return (numerator.div_(denominator).sum(dim=(-2, -1)),)
 
 
