@@ -18,10 +18,10 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
+from ivif.data.images import IMAGE_SUFFIXES
 from ivif.fusion.color import UINT8_MAX, chroma_of, is_colour, merge_luma_chroma, to_uint8
 from ivif.io.atomic import atomic_path
 
-IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff")
 FORMAT_SUFFIXES = {"png": ".png", "npy": ".npy"}
 
 
@@ -54,9 +54,14 @@ def _open(path: Path) -> Image.Image:
     return image
 
 
+def _luma_unit(image: Image.Image) -> np.ndarray:
+    """(H, W) float32 in [0, 1]: ``PIL convert("L") / 255``, the upstream convention."""
+    return np.asarray(image.convert("L"), dtype=np.float32) / np.float32(UINT8_MAX)
+
+
 def read_gray(path: str | Path) -> np.ndarray:
     """(H, W) float32 in [0, 1]: ``PIL convert("L") / 255``, the upstream convention."""
-    return np.asarray(_open(Path(path)).convert("L"), dtype=np.float32) / np.float32(UINT8_MAX)
+    return _luma_unit(_open(Path(path)))
 
 
 def read_pair(ir_path: str | Path, vi_path: str | Path, name: str | None = None) -> FusionPair:
@@ -68,9 +73,7 @@ def read_pair(ir_path: str | Path, vi_path: str | Path, name: str | None = None)
             f"size mismatch: IR {ir_path} is {ir_image.size[0]}x{ir_image.size[1]} but visible {vi_path} is "
             f"{vi_image.size[0]}x{vi_image.size[1]}; fusion needs registered pairs of equal size (resize or crop one)"
         )
-    to_unit = np.float32(UINT8_MAX)
-    ir = np.asarray(ir_image.convert("L"), dtype=np.float32) / to_unit
-    vi_luma = np.asarray(vi_image.convert("L"), dtype=np.float32) / to_unit
+    ir, vi_luma = _luma_unit(ir_image), _luma_unit(vi_image)
     rgb = np.asarray(vi_image.convert("RGB"))
     chroma = chroma_of(rgb) if is_colour(rgb) else None
     return FusionPair(name or ir_path.stem, ir, vi_luma, chroma)
