@@ -22,6 +22,7 @@ from typing import Any
 import webdataset as wds
 from tqdm import tqdm
 
+from ivif.data.cache import MODALITIES
 from ivif.data.digest import sha256_file
 from ivif.data.images import DecodedImage, encode_png
 from ivif.data.ingest import IngestError, LoadedPair, Problem, iter_loaded
@@ -31,7 +32,6 @@ from ivif.io.atomic import atomic_dir, atomic_write_text
 
 SHARD_SET_FORMAT = "ivif-shards/1"
 SUMMARY_NAME = "shards.json"
-MODALITIES = ("ir", "vi")
 TAR_DIGITS = 6
 # Fixed tar header fields: what makes the bytes independent of who/when wrote them.
 TAR_MTIME = 0
