@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
@@ -46,10 +45,6 @@ class EvaluationResult:
     def means(self) -> dict[str, float]:
         """Mean of each metric over the images (NaN if any image's value is NaN)."""
         return {m: float(np.mean([row.scores[m] for row in self.per_image])) for m in self.metrics}
-
-    @property
-    def all_finite(self) -> bool:
-        return all(math.isfinite(v) for v in self.means.values())
 
 
 def evaluate_model(

@@ -17,10 +17,6 @@ UPSTREAM_PREFIX = "upstream:"
 MLFLOW_PREFIXES = ("models:/", "runs:/")
 
 
-def describe_spec_forms() -> str:
-    return "upstream:<cnn|transformer|gan>:PATH, an ivif checkpoint PATH, or models:/NAME@ALIAS"
-
-
 def load_model_from_spec(spec: str) -> nn.Module:
     """The fusion model ``spec`` names, weights loaded, on CPU, in eval mode.
 

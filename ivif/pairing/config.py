@@ -62,10 +62,6 @@ class ManifestSpec:
     def vis_dataset(self) -> str:
         return self.vis or self.ir
 
-    @property
-    def cross_dataset(self) -> bool:
-        return self.vis_dataset != self.ir
-
 
 @dataclasses.dataclass(frozen=True)
 class PairsConfig:
