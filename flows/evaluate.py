@@ -17,9 +17,8 @@ from pathlib import Path
 from prefect import flow, task
 from prefect.cache_policies import NO_CACHE
 
-from ivif.params import load_params, section
+from ivif.params import DEFAULT_PARAMS, load_params, section
 
-DEFAULT_PARAMS = "params.yaml"
 
 
 def held_out_split(params: dict, data: str | None = None) -> Path:

@@ -17,9 +17,8 @@ from prefect.cache_policies import NO_CACHE
 
 from ivif.pairing.build import build_manifest
 from ivif.pairing.config import ManifestSpec, PairsConfig
-from ivif.params import load_params, section
+from ivif.params import DEFAULT_PARAMS, load_params, section
 
-DEFAULT_PARAMS = "params.yaml"
 
 
 # DVC decides what to rebuild; Prefect must not serve a stale manifest from its own cache.

@@ -27,11 +27,10 @@ from ivif.orchestration.config import RetrainConfig
 from ivif.orchestration.dvc import repro
 from ivif.orchestration.schedule import ScheduleError, cron_schedule, next_runs
 from ivif.orchestration.trainers import resolve_trainer
-from ivif.params import load_params, section
+from ivif.params import DEFAULT_PARAMS, load_params, section
 from ivif.training.config import TrainConfig
 from ivif.training.run import apply_overrides
 
-DEFAULT_PARAMS = "params.yaml"
 DEPLOYMENT_NAME = "ivif-retrain"
 CONCURRENCY_SLOTS = 1  # one retrain at a time
 NEXT_RUNS_SHOWN = 3

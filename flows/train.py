@@ -15,10 +15,9 @@ from pathlib import Path
 from prefect import flow, task
 from prefect.cache_policies import NO_CACHE
 
-from ivif.params import load_params
+from ivif.params import DEFAULT_PARAMS, load_params
 from ivif.training.run import apply_overrides, train_from_params
 
-DEFAULT_PARAMS = "params.yaml"
 
 
 @task(name="train-model", cache_policy=NO_CACHE)

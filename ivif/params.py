@@ -19,12 +19,14 @@ import yaml
 
 T = TypeVar("T")
 
+DEFAULT_PARAMS = "params.yaml"  # relative to the project root, where entry points run
+
 
 class ParamsError(ValueError):
     """A ``params.yaml`` section is missing, has unknown keys or invalid values."""
 
 
-def load_params(path: str | Path = "params.yaml") -> dict[str, Any]:
+def load_params(path: str | Path = DEFAULT_PARAMS) -> dict[str, Any]:
     """Read a params file into a plain dict (sections as top-level keys)."""
     path = Path(path)
     if not path.is_file():

@@ -14,7 +14,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-DEFAULT_PARAMS = "params.yaml"
+from ivif.params import DEFAULT_PARAMS
+
 DEFAULT_SHOWN_PAIRS = 10
 
 

@@ -16,7 +16,7 @@ import argparse
 import json
 from pathlib import Path
 
-DEFAULT_PARAMS = "params.yaml"
+from ivif.params import DEFAULT_PARAMS
 
 
 def add_parser(subparsers) -> argparse.ArgumentParser:

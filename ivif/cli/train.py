@@ -13,7 +13,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-DEFAULT_PARAMS = "params.yaml"
+from ivif.params import DEFAULT_PARAMS
 
 
 def add_parser(subparsers) -> argparse.ArgumentParser:
