@@ -17,11 +17,11 @@ import torch
 from torch import nn
 
 from ivif.data.cache import ImageCache
+from ivif.fusion.color import to_uint8
 from ivif.fusion.full import fuse_full
 from ivif.io.atomic import atomic_path
 from ivif.pairing.patches import to_unit_gray
 
-UINT8_MAX = 255.0
 # Cheap, informative defaults for an in-training check (VIF and Qabf are the slow ones).
 DEFAULT_EVAL_METRICS = ("EN", "SD", "SF", "AG", "MI", "SCD", "VIF", "Qabf", "SSIM")
 PREVIEW_HEIGHT = 160  # rows of one preview cell in the comparison grid
@@ -33,11 +33,6 @@ class EvalResult:
 
     metrics: dict[str, float]
     previews: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = field(default_factory=list)
-
-
-def to_uint8(image: np.ndarray) -> np.ndarray:
-    """[0, 1] float (H, W) -> uint8, clipped and rounded."""
-    return np.round(np.clip(image, 0.0, 1.0) * UINT8_MAX).astype(np.uint8)
 
 
 @torch.no_grad()
