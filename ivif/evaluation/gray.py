@@ -9,9 +9,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from ivif.metrics.reading import MATLAB_LUMA
-
-UINT8_MAX = 255
+from ivif.metrics.reading import MATLAB_LUMA, UINT8_MAX
 
 
 def to_metric_gray(image: np.ndarray, reader: str) -> np.ndarray:

@@ -15,6 +15,7 @@ import numpy as np
 
 # MATLAB rgb2gray weights (the exact inverse-YIQ row MATLAB uses), R, G, B.
 MATLAB_LUMA = (0.298936021293775, 0.587043074451121, 0.114020904255103)
+UINT8_MAX = 255  # rgb2gray returns uint8: rounded luma saturates here
 
 
 def _imread(path: Path, flags: int) -> np.ndarray:
@@ -41,7 +42,7 @@ def read_gray_matlab(path: str | Path) -> np.ndarray:
         return image.astype(np.float64)
     blue, green, red = (image[..., i].astype(np.float64) for i in range(3))
     r, g, b = MATLAB_LUMA
-    return np.clip(np.round(r * red + g * green + b * blue), 0, 255)
+    return np.clip(np.round(r * red + g * green + b * blue), 0, UINT8_MAX)
 
 
 READERS: dict[str, Callable[[str | Path], np.ndarray]] = {
