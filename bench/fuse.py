@@ -20,10 +20,9 @@ Usage: ``.venv/bin/python bench/fuse.py [--models cnn transformer gan] [--repeat
 from __future__ import annotations
 
 import argparse
-import copy
 import os
+import sys
 import time
-import types
 from pathlib import Path
 
 import numpy as np
@@ -36,8 +35,10 @@ from ivif.fusion.device import inference_mode, prepare_model
 from ivif.fusion.io import read_gray
 from ivif.fusion.tiled import blend_weights, tile_config_for
 from ivif.models import create_model
-from ivif.models.blocks.attention import ChannelSelfAttention
 from ivif.models.upstream import load_upstream_model
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from upstream_style import upstream_model  # noqa: E402
 
 SHARED = Path(os.environ.get("IVIF_SHARED", Path(__file__).resolve().parents[1].parent / "shared"))
 PAIR = ("msrs13", "00004N.png")  # 640 x 480
@@ -56,26 +57,6 @@ def load_inputs() -> np.ndarray:
 def load_model(name: str) -> torch.nn.Module:
     weights = SHARED / "weights" / "upstream" / f"{name}.model"
     return load_upstream_model(name, weights) if weights.is_file() else create_model(name).eval()
-
-
-def _direct_attention(self: ChannelSelfAttention, x: torch.Tensor) -> torch.Tensor:
-    """Channel attention computed the way upstream's code does (q, k, v materialised)."""
-    batch, channels, height, width = x.shape
-    qkv = self.qkv(x).view(batch, channels, 3 * self.heads, height * width).transpose(1, 2).contiguous()
-    query, key, value = qkv.chunk(3, dim=1)
-    query, key = F.normalize(query, dim=-1), F.normalize(key, dim=-1)
-    attention = (query @ key.transpose(-2, -1) * self.temperature).softmax(dim=-1)
-    out = (attention @ value).transpose(1, 2).reshape(batch, channels * self.heads, height, width)
-    return self.merge(out)
-
-
-def upstream_equivalent(model: torch.nn.Module, device: torch.device) -> torch.nn.Module:
-    """A copy of ``model`` on ``device`` computing the way upstream's code does."""
-    model = copy.deepcopy(model).to(device=device, memory_format=torch.contiguous_format)
-    for module in model.modules():
-        if isinstance(module, ChannelSelfAttention):
-            module.forward = types.MethodType(_direct_attention, module)
-    return model
 
 
 def upstream_loop(model: torch.nn.Module, image: np.ndarray, device: torch.device) -> np.ndarray:
@@ -127,7 +108,7 @@ def main() -> None:
     print(f"{'model':<12} {'full s':>8} {'tiled s':>8} {'upstream loop s':>16} {'speed-up':>9} {'max|d| tiled-loop':>18}")
     for name in args.models:
         model = load_model(name)
-        baseline_model = upstream_equivalent(model, device)
+        baseline_model = upstream_model(model, device)
         fast = prepare_model(model, device)
         with inference_mode(device):
             fast(x[..., :TILE, :TILE])  # warm-up (oneDNN primitive creation, CUDA kernels)

@@ -7,7 +7,9 @@ For each model (CNN, Transformer, GAN) at batch 8, 128×128 patches (defaults):
   (the paper's loss, NaN guard, clipping; AMP bf16 + channels_last on CUDA);
 - ``upstream``: the same model, optimizer and loss driven the upstream way: each step
   opens the batch's IR and visible PNG files from disk with PIL in the main process,
-  crops, stacks and copies them to the device, then steps in float32;
+  crops, stacks and copies them to the device, then steps in float32 with the model and
+  loss computed the way the paper's code does (``bench/upstream_style.py``: the channel
+  gate an explicit multiply, each SSIM term filtering its own moments by convolution);
 - ``data``: the ivif data path alone (DataLoader over the cache, batches moved to the
   device, no model), and ``model``: the ivif step alone on one device-resident batch.
   Whichever is slower bounds the engine: that is the bottleneck line.
@@ -21,14 +23,16 @@ crops: equal up to sampling noise).
 Usage::
 
     .venv/bin/python bench/train_step.py [--images data/sample] [--models cnn transformer gan]
-        [--batch 8] [--patch 128] [--steps 6] [--warmup 2] [--device auto] [--workers 0]
+        [--batch 8] [--patch 128] [--steps 6] [--warmup 2] [--device auto] [--workers 0] [--compile]
 """
 
 from __future__ import annotations
 
 import argparse
+import copy
 import math
 import random
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -45,6 +49,9 @@ from ivif.pairing import plan_manifest, write_manifest
 from ivif.pairing.patches import crop, to_unit_gray
 from ivif.training import RunPaths, TrainConfig, Trainer
 from ivif.training.gan import Adversary
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import upstream_style  # noqa: E402
 
 DEFAULT_IMAGES = Path(__file__).resolve().parents[1] / "data" / "sample"
 DATASET = "bench"
@@ -98,7 +105,7 @@ class UpstreamLoop:
         torch.manual_seed(config.seed)
         self.config, self.ir_files, self.vi_files, self.device = config, ir_files, vi_files, device
         self.rng = random.Random(config.seed)
-        self.model = create_model(model_name).to(device)
+        self.model = upstream_style.upstream_model(create_model(model_name), device)
         self.optimizer = torch.optim.Adam(self.model.parameters(), lr=config.lr)
         self.adversary = None
         if model_name == "gan":
@@ -110,7 +117,7 @@ class UpstreamLoop:
         fused = self.model(batch)
         if self.adversary is not None:
             self.adversary.discriminator_step(ir, vi, fused)
-        loss = fusion_loss(fused, ir, vi, self.config.loss).total
+        loss = upstream_style.fusion_loss(fused, ir, vi, self.config.loss).total
         if self.adversary is not None:
             loss = loss + self.config.loss.adversarial * self.adversary.generator_loss(fused)
         self.optimizer.zero_grad()
@@ -129,6 +136,18 @@ def timed(device: torch.device, fn):
     return time.perf_counter() - start, result
 
 
+def loss_difference(trainer: Trainer, upstream: UpstreamLoop, batch: torch.Tensor) -> float:
+    """|ivif's loss - the upstream formulation's| for the same weights and batch: "equal losses"."""
+    ours_model, theirs_model = copy.deepcopy(trainer.model), copy.deepcopy(upstream.model)  # BatchNorm statistics stay as they are
+    theirs_model.load_state_dict(ours_model.state_dict())
+    batch = batch.to(trainer.device)
+    ir, vi = batch[:, :1], batch[:, 1:]
+    with torch.no_grad():
+        ours = fusion_loss(ours_model(batch.contiguous(memory_format=trainer.memory_format)).float(), ir, vi, trainer.config.loss).total
+        theirs = upstream_style.fusion_loss(theirs_model(batch), ir, vi, upstream.config.loss).total
+    return abs(float(ours) - float(theirs))
+
+
 def measure(model_name: str, config: TrainConfig, paths: RunPaths, ir_files, vi_files, args) -> dict[str, tuple[float, float]]:
     """Median seconds per step (and mean loss) of each path.
 
@@ -140,6 +159,8 @@ def measure(model_name: str, config: TrainConfig, paths: RunPaths, ir_files, vi_
     device = trainer.device
     batches = iter(trainer.run_batches())
     upstream = None if args.skip_upstream else UpstreamLoop(model_name, config, ir_files, vi_files, device)
+    if upstream is not None:
+        print(f"{model_name:<12}same weights and batch, |loss ivif - loss upstream way| = {loss_difference(trainer, upstream, next(batches)):.1e}")
     times = {"ivif": [], "upstream": [], "data": [], "model": []}
     losses = {"ivif": [], "upstream": []}
     for step in range(args.warmup + args.steps):
@@ -176,6 +197,7 @@ def main() -> None:
     parser.add_argument("--warmup", type=int, default=2)
     parser.add_argument("--device", default="auto")
     parser.add_argument("--workers", type=int, default=0, help="DataLoader workers of the ivif side")
+    parser.add_argument("--compile", action="store_true", help="torch.compile ivif's model (train.compile)")
     parser.add_argument("--skip-upstream", action="store_true", help="only the ivif figures")
     args = parser.parse_args()
 
@@ -190,7 +212,7 @@ def main() -> None:
         for model_name in args.models:
             config = TrainConfig(
                 model=model_name, paradigm="aptp", batch_size=args.batch, patch_size=args.patch, device=args.device,
-                epochs=RUN_EPOCHS, schedule="constant", eval_images=0, num_workers=args.workers,
+                epochs=RUN_EPOCHS, schedule="constant", eval_images=0, num_workers=args.workers, compile=args.compile,
             )
             out = Path(tmp) / "out" / model_name
             paths = RunPaths(manifest_dir, cache_dir, cache_dir, None, out, out / "metrics.json", out / "loss.csv")

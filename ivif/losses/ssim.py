@@ -41,11 +41,44 @@ def gaussian_window(size: int = WINDOW_SIZE, sigma: float = WINDOW_SIGMA, *, dty
     return window / window.sum()
 
 
+def gaussian_band(size: int, window: torch.Tensor) -> torch.Tensor:
+    """(size, size − k + 1) matrix B with the k-tap ``window`` in column j at rows j … j + k − 1,
+    so ``x @ B`` is the 'valid' filter of x along its last axis."""
+    taps = window.numel()
+    valid = size - taps + 1
+    columns = torch.arange(valid, device=window.device).expand(taps, valid)
+    rows = columns + torch.arange(taps, device=window.device)[:, None]
+    band = window.new_zeros(size, valid)
+    band[rows, columns] = window[:, None].expand(taps, valid)
+    return band
+
+
 def _filter(x: torch.Tensor, window: torch.Tensor) -> torch.Tensor:
-    """Separable 'valid' Gaussian filter of (N, 1, H, W) -> (N, 1, H − k + 1, W − k + 1)."""
-    k = window.numel()
-    x = F.conv2d(x, window.view(1, 1, 1, k))
-    return F.conv2d(x, window.view(1, 1, k, 1))
+    """Separable 'valid' Gaussian filter of (..., H, W) -> (..., H − k + 1, W − k + 1).
+
+    Two products with banded matrices rather than two one-channel convolutions: matrix
+    products and their gradients run near peak speed on every device, while one-channel
+    convolutions are a slow path on CPUs (forward + backward of the SSIM loss on a batch
+    of 8 128×128 patches, 2 threads: 105 ms with convolutions, 15 ms with products).
+    """
+    height, width = x.shape[-2:]
+    return gaussian_band(height, window).t() @ (x @ gaussian_band(width, window))
+
+
+def _similarity(mu_x, mu_y, var_x, var_y, cov, c1: float, c2: float) -> torch.Tensor:
+    """The SSIM map from the local moments (any matching shapes)."""
+    luminance = (2 * mu_x * mu_y + c1) / (mu_x**2 + mu_y**2 + c1)
+    structure = (2 * cov + c2) / (var_x + var_y + c2)
+    return luminance * structure
+
+
+def _check_size(image: torch.Tensor) -> None:
+    if min(image.shape[-2:]) < WINDOW_SIZE:
+        raise ValueError(f"SSIM needs images of at least {WINDOW_SIZE}×{WINDOW_SIZE}, got {tuple(image.shape[-2:])}")
+
+
+def _constants(data_range: float) -> tuple[float, float]:
+    return (K1 * data_range) ** 2, (K2 * data_range) ** 2
 
 
 def ssim_map(x: torch.Tensor, y: torch.Tensor, data_range: float = DATA_RANGE) -> torch.Tensor:
@@ -59,20 +92,11 @@ def ssim_map(x: torch.Tensor, y: torch.Tensor, data_range: float = DATA_RANGE) -
         (B, 1, H − 10, W − 10) SSIM map.
     """
     check_images(x=x, y=y)
-    if min(x.shape[-2:]) < WINDOW_SIZE:
-        raise ValueError(f"SSIM needs images of at least {WINDOW_SIZE}×{WINDOW_SIZE}, got {tuple(x.shape[-2:])}")
+    _check_size(x)
     window = gaussian_window(dtype=x.dtype, device=x.device)
-    c1, c2 = (K1 * data_range) ** 2, (K2 * data_range) ** 2
     # One filter call for the five moments: stack along the batch axis.
-    batch = x.shape[0]
-    moments = _filter(torch.cat([x, y, x * x, y * y, x * y]), window).split(batch)
-    mu_x, mu_y, e_xx, e_yy, e_xy = moments
-    var_x = e_xx - mu_x**2
-    var_y = e_yy - mu_y**2
-    cov = e_xy - mu_x * mu_y
-    luminance = (2 * mu_x * mu_y + c1) / (mu_x**2 + mu_y**2 + c1)
-    structure = (2 * cov + c2) / (var_x + var_y + c2)
-    return luminance * structure
+    mu_x, mu_y, e_xx, e_yy, e_xy = _filter(torch.cat([x, y, x * x, y * y, x * y]), window).split(x.shape[0])
+    return _similarity(mu_x, mu_y, e_xx - mu_x**2, e_yy - mu_y**2, e_xy - mu_x * mu_y, *_constants(data_range))
 
 
 def ssim(x: torch.Tensor, y: torch.Tensor, data_range: float = DATA_RANGE) -> torch.Tensor:
@@ -100,9 +124,27 @@ def ssim_loss(fused: torch.Tensor, ir: torch.Tensor, vi: torch.Tensor, eps: floa
         scalar tensor.
     """
     check_images(fused=fused, ir=ir, vi=vi)
-    s_ir, s_vi = ssim(ir, fused), ssim(vi, fused)
+    s_ir, s_vi = _ssim_against_sources(fused, ir, vi)
     w_ir, w_vi = ssim_weights(s_ir, s_vi, eps)
     return (1 - (w_ir * s_ir + w_vi * s_vi)).mean()
+
+
+def _ssim_against_sources(fused: torch.Tensor, ir: torch.Tensor, vi: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """(SSIM(ir, F), SSIM(vi, F)), each (B,), equal to two :func:`ssim` calls.
+
+    Shares what the two calls have in common: F's moments are filtered once, and the
+    sources' moments outside autograd unless a source asks for gradients (training
+    data never does), so backward runs through 4 filtered planes instead of 10.
+    """
+    _check_size(fused)
+    window = gaussian_window(dtype=fused.dtype, device=fused.device)
+    sources = torch.cat([ir, vi], dim=1)  # (B, 2, H, W)
+    with torch.set_grad_enabled(torch.is_grad_enabled() and sources.requires_grad):
+        mu_s, e_ss = _filter(torch.cat([sources, sources * sources], dim=1), window).chunk(2, dim=1)
+    mu_f, e_ff = _filter(torch.cat([fused, fused * fused], dim=1), window).chunk(2, dim=1)
+    e_sf = _filter(sources * fused, window)
+    similarity = _similarity(mu_s, mu_f, e_ss - mu_s**2, e_ff - mu_f**2, e_sf - mu_s * mu_f, *_constants(DATA_RANGE))
+    return similarity.mean(dim=(2, 3)).unbind(dim=1)
 
 
 class SSIMLoss(nn.Module):

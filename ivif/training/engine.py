@@ -159,7 +159,7 @@ class Trainer:
         self.dist = init_distributed(self.device)
         device, dist = self.device, self.dist
         self.cuda = device.type == "cuda"
-        self.memory_format = torch.channels_last if self.cuda and config.channels_last else torch.contiguous_format
+        self.memory_format = torch.channels_last if config.channels_last else torch.contiguous_format
         seed_everything(config.seed)
 
         self.dataset = self._build_dataset()

@@ -31,9 +31,13 @@ def global_channel_gate(tokens: torch.Tensor, kernel: torch.Tensor) -> torch.Ten
     Returns:
         (B, N, C).
     """
+    return tokens * global_gate_weights(tokens, kernel)
+
+
+def global_gate_weights(tokens: torch.Tensor, kernel: torch.Tensor) -> torch.Tensor:
+    """The (B, 1, C) channel weights :func:`global_channel_gate` multiplies ``tokens`` (B, N, C) by."""
     descriptor = tokens.mean(dim=1, keepdim=True)  # (B, 1, C)
-    weights = torch.sigmoid(F.conv1d(descriptor, kernel, padding=kernel.shape[-1] // 2))
-    return tokens * weights
+    return torch.sigmoid(F.conv1d(descriptor, kernel, padding=kernel.shape[-1] // 2))
 
 
 def band_mask(channels: int, kernel_size: int) -> torch.Tensor:
@@ -67,6 +71,10 @@ class GlobalChannelGate(nn.Module):
 
     def forward(self, tokens: torch.Tensor) -> torch.Tensor:
         return global_channel_gate(tokens, self.conv.weight)
+
+    def weights(self, tokens: torch.Tensor) -> torch.Tensor:
+        """(B, 1, C) weights this gate would multiply ``tokens`` (B, N, C) by."""
+        return global_gate_weights(tokens, self.conv.weight)
 
 
 class LocalChannelGate(nn.Module):
