@@ -32,7 +32,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import reference_style  # noqa: E402
 
 from ivif.metrics import METRIC_NAMES, compute_metrics, compute_metrics_batch  # noqa: E402
-from ivif.metrics.allocator import retain_freed_memory  # noqa: E402
+from ivif.allocator import freed_memory_retained  # noqa: E402
 from ivif.metrics.conventions import CDDFUSE  # noqa: E402
 from ivif.metrics.suite import METRICS  # noqa: E402
 
@@ -138,13 +138,13 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     torch.set_num_threads(1)
     cv2.setNumThreads(1)
-    retain_freed_memory()  # as `ivif metrics` does; the reference style benefits too
-    for size in args.sizes:
-        width, height = (int(v) for v in size.lower().split("x"))
-        if args.device == "cpu":
-            bench_size(height, width, args.repeats)
-        else:
-            bench_device(height, width, args.device, args.batch, args.repeats)
+    with freed_memory_retained():  # as `ivif metrics` does; the reference style benefits too
+        for size in args.sizes:
+            width, height = (int(v) for v in size.lower().split("x"))
+            if args.device == "cpu":
+                bench_size(height, width, args.repeats)
+            else:
+                bench_device(height, width, args.device, args.batch, args.repeats)
 
 
 if __name__ == "__main__":

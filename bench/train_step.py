@@ -31,6 +31,7 @@ from __future__ import annotations
 import argparse
 import copy
 import math
+import multiprocessing
 import random
 import sys
 import tempfile
@@ -41,6 +42,7 @@ import numpy as np
 import torch
 from PIL import Image
 
+from ivif.allocator import freed_memory_retained
 from ivif.data.cache import ImageCache, write_cache
 from ivif.fusion.device import resolve_device
 from ivif.losses import fusion_loss
@@ -126,6 +128,41 @@ class UpstreamLoop:
         return loss.item()
 
 
+def _upstream_worker(connection, model_name: str, config: TrainConfig, ir_files, vi_files, device: str, threads: int) -> None:
+    """Child process: one timed upstream step per request, until told to stop."""
+    torch.set_num_threads(threads)
+    loop = UpstreamLoop(model_name, config, ir_files, vi_files, torch.device(device))
+    while connection.recv():
+        connection.send(timed(loop.device, loop.step))
+    connection.close()
+
+
+class UpstreamProcess:
+    """:class:`UpstreamLoop` in a process of its own, stepped in lockstep with the parent.
+
+    The upstream script runs in its own process, with the C library's default memory
+    behaviour; ivif's engine retains freed memory for the whole run
+    (:mod:`ivif.allocator`), a process-wide setting. A separate process keeps each side
+    as it really runs while the steps still alternate.
+    """
+
+    def __init__(self, model_name: str, config: TrainConfig, ir_files, vi_files, device: torch.device):
+        context = multiprocessing.get_context("spawn")
+        self.connection, child = context.Pipe()
+        args = (child, model_name, config, ir_files, vi_files, str(device), torch.get_num_threads())
+        self.process = context.Process(target=_upstream_worker, args=args, daemon=True)
+        self.process.start()
+
+    def step(self) -> tuple[float, float]:
+        """(seconds, loss) of one upstream step."""
+        self.connection.send(True)
+        return self.connection.recv()
+
+    def close(self) -> None:
+        self.connection.send(False)
+        self.process.join()
+
+
 # ----------------------------------------------------------------- measuring
 def timed(device: torch.device, fn):
     """(seconds, result) of ``fn()``, with the device synchronised on both ends."""
@@ -136,15 +173,15 @@ def timed(device: torch.device, fn):
     return time.perf_counter() - start, result
 
 
-def loss_difference(trainer: Trainer, upstream: UpstreamLoop, batch: torch.Tensor) -> float:
+def loss_difference(trainer: Trainer, batch: torch.Tensor) -> float:
     """|ivif's loss - the upstream formulation's| for the same weights and batch: "equal losses"."""
-    ours_model, theirs_model = copy.deepcopy(trainer.model), copy.deepcopy(upstream.model)  # BatchNorm statistics stay as they are
-    theirs_model.load_state_dict(ours_model.state_dict())
+    ours_model = copy.deepcopy(trainer.model)  # BatchNorm statistics of the trainer stay as they are
+    theirs_model = upstream_style.upstream_model(ours_model, trainer.device)
     batch = batch.to(trainer.device)
     ir, vi = batch[:, :1], batch[:, 1:]
     with torch.no_grad():
         ours = fusion_loss(ours_model(batch.contiguous(memory_format=trainer.memory_format)).float(), ir, vi, trainer.config.loss).total
-        theirs = upstream_style.fusion_loss(theirs_model(batch), ir, vi, upstream.config.loss).total
+        theirs = upstream_style.fusion_loss(theirs_model(batch), ir, vi, trainer.config.loss).total
     return abs(float(ours) - float(theirs))
 
 
@@ -152,20 +189,30 @@ def measure(model_name: str, config: TrainConfig, paths: RunPaths, ir_files, vi_
     """Median seconds per step (and mean loss) of each path.
 
     ivif and upstream steps alternate, so load from other jobs on a shared machine hits
-    both sides alike; medians drop the outliers it still causes.
+    both sides alike; medians drop the outliers it still causes. The ivif side runs as
+    ``Trainer.fit`` does, with freed memory retained; the upstream side in its own process.
     """
-    trainer = Trainer(config, paths, progress=False)
-    trainer.setup()
+    upstream = None if args.skip_upstream else UpstreamProcess(model_name, config, ir_files, vi_files, resolve_device(args.device))
+    try:
+        with freed_memory_retained():
+            trainer = Trainer(config, paths, progress=False)
+            trainer.setup()
+            return _measure(trainer, upstream, model_name, args)
+    finally:
+        if upstream is not None:
+            upstream.close()
+
+
+def _measure(trainer: Trainer, upstream: UpstreamProcess | None, model_name: str, args) -> dict[str, tuple[float, float]]:
     device = trainer.device
     batches = iter(trainer.run_batches())
-    upstream = None if args.skip_upstream else UpstreamLoop(model_name, config, ir_files, vi_files, device)
     if upstream is not None:
-        print(f"{model_name:<12}same weights and batch, |loss ivif - loss upstream way| = {loss_difference(trainer, upstream, next(batches)):.1e}")
+        print(f"{model_name:<12}same weights and batch, |loss ivif - loss upstream way| = {loss_difference(trainer, next(batches)):.1e}")
     times = {"ivif": [], "upstream": [], "data": [], "model": []}
     losses = {"ivif": [], "upstream": []}
     for step in range(args.warmup + args.steps):
         seconds, terms = timed(device, lambda: trainer.train_step(next(batches)))
-        seconds_up, loss_up = timed(device, upstream.step) if upstream else (float("nan"), float("nan"))
+        seconds_up, loss_up = upstream.step() if upstream else (float("nan"), float("nan"))
         if step >= args.warmup:
             times["ivif"].append(seconds)
             losses["ivif"].append(float(terms["loss/total"]))

@@ -33,18 +33,17 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
 def run(args: argparse.Namespace) -> int:
     import torch
 
-    from ivif.metrics.allocator import retain_freed_memory
+    from ivif.allocator import freed_memory_retained
     from ivif.metrics.folders import evaluate_folders, mean_row, write_csv, write_json
-
-    retain_freed_memory()
 
     # Images are evaluated one at a time; a single image is too small for intra-op
     # threads to pay off, and on a busy machine their spin-waits make it many times slower.
     previous_threads = torch.get_num_threads()
     torch.set_num_threads(1)
     try:
-        names = [n.strip() for n in args.names.split(",") if n.strip()] if args.names else None
-        rows = evaluate_folders(args.ir, args.vi, args.fused, convention=args.convention, names=names)
+        with freed_memory_retained():
+            names = [n.strip() for n in args.names.split(",") if n.strip()] if args.names else None
+            rows = evaluate_folders(args.ir, args.vi, args.fused, convention=args.convention, names=names)
     finally:
         torch.set_num_threads(previous_threads)
     means = mean_row(rows)

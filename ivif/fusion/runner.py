@@ -14,6 +14,7 @@ import torch
 from torch import nn
 from tqdm import tqdm
 
+from ivif.allocator import freed_memory_retained
 from ivif.fusion.device import inference_mode, prepare_model
 from ivif.fusion.full import fuse_full
 from ivif.fusion.io import read_pair, write_fused
@@ -66,8 +67,9 @@ def fuse_files(
     """Fuse every job (a tqdm bar when ``progress`` and more than one job); returns the written paths."""
     model = prepare_model(model, device)
     written = []
-    for job in tqdm(jobs, desc=f"fuse ({mode})", unit="pair", disable=not progress or len(jobs) < 2):
-        pair = read_pair(job.ir, job.vi, job.name)
-        fused = fuse_array(model, pair.stacked(), mode, device, tile_config, amp)
-        written.append(write_fused(job.out, fused, pair.chroma, fmt))
+    with freed_memory_retained():  # whole-image activations are reused from pair to pair (2x faster `full` on CPU)
+        for job in tqdm(jobs, desc=f"fuse ({mode})", unit="pair", disable=not progress or len(jobs) < 2):
+            pair = read_pair(job.ir, job.vi, job.name)
+            fused = fuse_array(model, pair.stacked(), mode, device, tile_config, amp)
+            written.append(write_fused(job.out, fused, pair.chroma, fmt))
     return written

@@ -32,6 +32,7 @@ import torch
 from torch import nn
 from torch.utils.data import DataLoader
 
+from ivif.allocator import freed_memory_retained
 from ivif.data.cache import ImageCache
 from ivif.fusion.device import resolve_device
 from ivif.io.atomic import atomic_write_text
@@ -139,10 +140,11 @@ class Trainer:
         ``stop_after_steps`` simulates an interruption: the state is saved at that step.
         """
         try:
-            self.setup()
-            if resume and self.paths.last_state.is_file():
-                self._load(self.paths.last_state)
-            return self._run(stop_after_steps)
+            with freed_memory_retained():  # each step's large tensors are reused, not page-faulted afresh
+                self.setup()
+                if resume and self.paths.last_state.is_file():
+                    self._load(self.paths.last_state)
+                return self._run(stop_after_steps)
         finally:
             if hasattr(self, "dist"):  # leave the torchrun job even when setup failed
                 self.dist.shutdown()

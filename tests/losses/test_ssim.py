@@ -1,9 +1,14 @@
+import importlib
+
 import numpy as np
 import pytest
 import torch
+import torch.nn.functional as F
 from skimage.metrics import structural_similarity
 
 from ivif.losses import SSIMLoss, gaussian_window, ssim, ssim_loss, ssim_map, ssim_weights
+
+ssim_module = importlib.import_module("ivif.losses.ssim")  # the package re-exports a function named ssim
 
 
 def test_identity_is_one():
@@ -92,3 +97,30 @@ def test_loss_gradient_flows_through_ssim_only():
 def test_too_small_is_an_error():
     with pytest.raises(ValueError, match="at least 11"):
         ssim(torch.rand(1, 1, 10, 30), torch.rand(1, 1, 10, 30))
+
+
+def test_filter_equals_the_two_convolutions_it_replaces():
+    torch.manual_seed(5)
+    x = torch.rand(3, 1, 19, 26, dtype=torch.float64)
+    window = gaussian_window(dtype=torch.float64)
+    expected = F.conv2d(F.conv2d(x, window.view(1, 1, 1, -1)), window.view(1, 1, -1, 1))
+    torch.testing.assert_close(ssim_module._filter(x, window), expected, rtol=0, atol=1e-12)
+
+
+def test_loss_shares_moments_yet_equals_two_ssim_calls_and_their_gradients():
+    torch.manual_seed(6)
+    ir, vi = torch.rand(2, 1, 16, 18, dtype=torch.float64), torch.rand(2, 1, 16, 18, dtype=torch.float64)
+    f = torch.rand(2, 1, 16, 18, dtype=torch.float64, requires_grad=True)
+    shared = ssim_module._ssim_against_sources(f, ir, vi)
+    separate = (ssim(ir, f), ssim(vi, f))
+    for a, b in zip(shared, separate):
+        torch.testing.assert_close(a, b, rtol=0, atol=1e-12)
+    grads = [torch.autograd.grad(s.sum(), f)[0] for s in (shared[0] + 2 * shared[1], separate[0] + 2 * separate[1])]
+    torch.testing.assert_close(grads[0], grads[1], rtol=0, atol=1e-12)
+
+
+def test_loss_still_differentiates_a_source_that_asks_for_it():
+    torch.manual_seed(7)
+    ir = torch.rand(1, 1, 14, 14, dtype=torch.float64, requires_grad=True)
+    vi, f = torch.rand(1, 1, 14, 14, dtype=torch.float64), torch.rand(1, 1, 14, 14, dtype=torch.float64)
+    assert torch.autograd.gradcheck(lambda a: ssim_module._ssim_against_sources(f, a, vi)[0], (ir,))
