@@ -24,6 +24,11 @@ from ivif.training.run import apply_overrides, train_from_params
 def train_task(params: dict, root: str, out_dir: str | None, resume: bool) -> dict:
     outcome = train_from_params(params, root=root, out_dir=out_dir, resume=resume, progress=False)
     result, version = outcome.result, outcome.model_version
+    if result.interrupted_by is not None:  # the task failed; its checkpoint is kept for resume=True
+        raise RuntimeError(
+            f"training was interrupted by {result.interrupted_by.name} at step {result.step}/{result.total_steps}; "
+            f"{result.paths.last_state} holds that step: run the flow again with resume=True to continue"
+        )
     return {
         "model": result.model_name,
         "step": result.step,

@@ -11,6 +11,7 @@ Examples::
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 
 from ivif.params import DEFAULT_PARAMS
@@ -37,6 +38,7 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
 
 def run(args) -> int:
     from ivif.params import load_params
+    from ivif.training.interrupt import EXIT_CODE_BASE
     from ivif.training.run import apply_overrides, is_main_process, train_from_params
 
     params_path = Path(args.params)
@@ -53,6 +55,13 @@ def run(args) -> int:
         stop_after_steps=args.stop_after,
     )
     result = outcome.result
+    if result.interrupted_by is not None:
+        print(
+            f"interrupted by {result.interrupted_by.name} at step {result.step}/{result.total_steps}; "
+            f"{result.paths.last_state} holds that step: run the same command with --resume to continue",
+            file=sys.stderr,
+        )
+        return EXIT_CODE_BASE + int(result.interrupted_by)
     if is_main_process():
         status = "stopped" if result.stopped_early else "done"
         print(f"{status} at step {result.step}/{result.total_steps}: {result.paths.model_file}")

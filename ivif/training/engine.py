@@ -3,15 +3,18 @@
 What one optimizer step does (:meth:`Trainer.train_step`):
 
 1. a (B, 2, P, P) batch of [IR, visible-Y] patches from the manifest's pair loader;
-2. the model's fused output (bf16 autocast and channels_last on CUDA);
+2. the model's fused output (channels_last; bf16 autocast on CUDA);
 3. for the GAN, one discriminator update first (:mod:`ivif.training.gan`);
 4. the paper's loss α·intensity + gradient + β·SSIM (+ λ·adversarial), in float32;
 5. the NaN/Inf guard, backward, gradient clipping, Adam(W) step, LR schedule step.
 
 Around it: a progress bar with rate and ETA, windowed loss logging, periodic held-out
 evaluation, and full-state checkpoints from which ``resume=True`` continues exactly
-(bitwise on CPU). Under ``torchrun`` each rank trains on its own share of the manifest
-with DDP; rank 0 logs, evaluates and writes every file.
+(bitwise on CPU). A SIGTERM or SIGINT stops a single-process run after the current
+step with that step checkpointed (:mod:`ivif.training.interrupt`). Under ``torchrun``
+each rank trains on its own share of the manifest with DDP; rank 0 logs, evaluates
+and writes every file. Large freed tensors are kept for reuse during the run
+(:mod:`ivif.allocator`).
 
 Reporting goes through callbacks (:class:`Callback`), so the engine knows nothing of
 MLflow; :mod:`ivif.training.tracking` is one such callback.
@@ -23,6 +26,7 @@ import contextlib
 import dataclasses
 import json
 import random
+import signal
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -49,6 +53,7 @@ from ivif.training.evaluation import EvalResult, evaluate, preview_grid, write_p
 from ivif.training.gan import Adversary
 from ivif.training.guard import FiniteGuard, check_finite
 from ivif.training.history import LossHistory, LossWindow
+from ivif.training.interrupt import StopRequest
 from ivif.training.paths import RunPaths
 from ivif.training.samples import RunSamples
 from ivif.training.schedule import build_scheduler
@@ -84,6 +89,8 @@ class TrainResult:
     model_kwargs: dict[str, Any] = field(default_factory=dict)
     history: LossHistory = field(default_factory=LossHistory)
     stopped_early: bool = False
+    interrupted_by: signal.Signals | None = None
+    """The signal that stopped the run early (SIGTERM, SIGINT), if one did."""
 
     @property
     def completed(self) -> bool:
@@ -214,7 +221,8 @@ class Trainer:
         config, position, window = self.config, self.position, self.window
         losses: dict[str, float] = {}
         eval_result = EvalResult({})
-        with self._progress_bar() as bar:
+        stop = StopRequest()
+        with self._progress_bar() as bar, stop.installed(enabled=self.dist.world_size == 1):
             for batch in self.run_batches():
                 terms = self.train_step(batch)
                 position.step += 1
@@ -226,11 +234,11 @@ class Trainer:
                     losses = self._log(window, bar)
                 if config.eval_every and step % config.eval_every == 0 and step < self.total_steps:
                     eval_result = self._evaluate()
-                stopping = step == stop_after_steps
+                stopping = step == stop_after_steps or stop.requested
                 if step % config.ckpt_every == 0 or step == self.total_steps or stopping:
                     self._save(self.paths.last_state)
                 if stopping:
-                    return self._result(losses, eval_result, stopped_early=True)
+                    return self._result(losses, eval_result, stopped_early=True, interrupted_by=stop.signal)
         return self._finish(losses)
 
     def run_batches(self) -> Iterator[torch.Tensor]:
@@ -383,7 +391,9 @@ class Trainer:
         restore_rng(state["rng"])
 
     # ------------------------------------------------------------------ ending
-    def _result(self, losses: dict[str, float], eval_result: EvalResult, stopped_early: bool = False) -> TrainResult:
+    def _result(
+        self, losses: dict[str, float], eval_result: EvalResult, stopped_early: bool = False, interrupted_by: signal.Signals | None = None
+    ) -> TrainResult:
         return TrainResult(
             step=self.position.step,
             total_steps=self.total_steps,
@@ -396,6 +406,7 @@ class Trainer:
             model_kwargs=self.model_kwargs,
             history=self.history,
             stopped_early=stopped_early,
+            interrupted_by=interrupted_by,
         )
 
     def _finish(self, losses: dict[str, float]) -> TrainResult:

@@ -113,4 +113,6 @@ def train_from_params(
     tracker = MlflowTracker(params, config, tracking, root, paths.out_dir, paths.manifest, resume=resume)
     with tracker:
         result = Trainer(config, paths, callbacks=[tracker], progress=progress).fit(resume=resume, stop_after_steps=stop_after_steps)
+        if result.interrupted_by is not None:
+            tracker.end_status = "KILLED"
     return TrainOutcome(result, tracker.model_version, tracker.run_id)

@@ -109,6 +109,7 @@ class MlflowTracker:
         self.tracking_uri: str | None = None
         self.model_version = None
         self.tags: dict[str, str] = {}
+        self.end_status = "FINISHED"  # KILLED when a signal stopped the run (resume continues the same run)
 
     # ----------------------------------------------------------- run lifetime
     def __enter__(self) -> MlflowTracker:
@@ -130,7 +131,7 @@ class MlflowTracker:
     def __exit__(self, exc_type, exc, tb) -> None:
         import mlflow
 
-        mlflow.end_run(status="FINISHED" if exc_type is None else "FAILED")
+        mlflow.end_run(status="FAILED" if exc_type is not None else self.end_status)
 
     def _previous_run_id(self) -> str | None:
         path = self.out_dir / RUN_ID_FILE

@@ -78,3 +78,32 @@ def test_two_process_gloo_ddp_under_torchrun(tiny_project):
     checkpoint = load_checkpoint(out / "model.pt")
     assert checkpoint["step"] == 4
     assert all(torch.isfinite(t).all() for t in checkpoint["model"].values())
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("stop_signal", [signal.SIGTERM, signal.SIGINT])
+def test_stop_signal_checkpoints_the_current_step_and_resume_equals_uninterrupted(tiny_project, stop_signal):
+    root = tiny_project.parent
+    run = ("train.max_steps=null", "train.epochs=4", "train.ckpt_every=8", "train.log_every=8")  # 32 steps
+    _run(_train_cmd(tiny_project, root / "straight", *run), root)
+
+    out = root / "stopped"
+    process = subprocess.Popen(_train_cmd(tiny_project, out, *run), cwd=root, env=_env(), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    state_file = out / "checkpoints" / "last.pt"
+    deadline = time.monotonic() + PROCESS_TIMEOUT_S
+    while not state_file.exists() and process.poll() is None and time.monotonic() < deadline:
+        time.sleep(POLL_S)
+    assert process.poll() is None, "the run ended before it could be stopped"
+    process.send_signal(stop_signal)
+    _, stderr = process.communicate(timeout=60)
+    assert process.returncode == 128 + stop_signal, stderr[-3000:]  # a clean exit that still reports the signal
+    stopped_at = load_state(state_file)["step"]
+    assert 8 <= stopped_at < 32
+    assert f"{stop_signal.name} at step {stopped_at}/32" in stderr and "--resume" in stderr
+    assert not (out / "model.pt").exists()  # an interrupted run publishes no model
+
+    _run(_train_cmd(tiny_project, out, *run, "--resume"), root)
+    straight = load_checkpoint(root / "straight" / "model.pt")
+    resumed = load_checkpoint(out / "model.pt")
+    assert straight["step"] == resumed["step"] == 32
+    assert all(torch.equal(straight["model"][k], resumed["model"][k]) for k in straight["model"])
