@@ -27,6 +27,7 @@ import dataclasses
 import json
 import random
 import signal
+import sys
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -56,7 +57,7 @@ from ivif.training.history import LossHistory, LossWindow
 from ivif.training.interrupt import StopRequest
 from ivif.training.paths import RunPaths
 from ivif.training.samples import RunSamples
-from ivif.training.schedule import build_scheduler
+from ivif.training.schedule import build_scheduler, retarget_schedule
 
 AMP_DTYPE = torch.bfloat16  # no loss scaling needed, unlike float16
 # Changing these between a checkpoint and its resume would silently train something
@@ -381,6 +382,13 @@ class Trainer:
         self.model.load_state_dict(state["model"])
         self.optimizer.load_state_dict(state["optimizer"])
         self.scheduler.load_state_dict(state["scheduler"])
+        previous_total = retarget_schedule(self.scheduler, self.total_steps)
+        if previous_total is not None and self.dist.is_main:
+            print(
+                f"{path}: resuming a {previous_total}-step run as a {self.total_steps}-step run (train.epochs/max_steps "
+                f"changed); the learning-rate schedule now ends at step {self.total_steps}, lr {self.scheduler.get_last_lr()[0]:.3g} from here",
+                file=sys.stderr,
+            )
         if self.adversary is not None:
             self.adversary.load_state_dict(state["adversary"])
         step = state["step"]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from dataclasses import dataclass
 
@@ -43,3 +44,24 @@ def build_scheduler(
 ) -> torch.optim.lr_scheduler.LambdaLR:
     """A ``LambdaLR`` following :func:`lr_factor`; step it once per optimizer step."""
     return torch.optim.lr_scheduler.LambdaLR(optimizer, _Factor(total_steps, schedule, warmup_steps, min_ratio))
+
+
+def retarget_schedule(scheduler: torch.optim.lr_scheduler.LambdaLR, total_steps: int) -> int | None:
+    """Make a resumed :func:`build_scheduler` schedule end at ``total_steps``.
+
+    A scheduler's state carries the run length it was built for, so a run resumed with
+    more epochs would otherwise decay to its floor at the old end and train on at that
+    rate. From the resumed step on, the schedule becomes the one a run of
+    ``total_steps`` would have (the learning rate moves to that curve at once).
+    Returns the previous length when it changed, else None (nothing is touched).
+    """
+    factors = [dataclasses.replace(factor, total_steps=total_steps) for factor in scheduler.lr_lambdas]
+    previous = scheduler.lr_lambdas[0].total_steps
+    if previous == total_steps:
+        return None
+    scheduler.lr_lambdas = factors
+    step = scheduler.last_epoch  # optimizer steps taken; the next one uses factor(step)
+    for group, base_lr, factor in zip(scheduler.optimizer.param_groups, scheduler.base_lrs, factors):
+        group["lr"] = base_lr * factor(step)
+    scheduler._last_lr = [group["lr"] for group in scheduler.optimizer.param_groups]
+    return previous

@@ -74,6 +74,23 @@ def test_stop_and_resume_is_bitwise_equal_to_uninterrupted(tiny_project, tmp_pat
     assert [r["loss/total"] for r in resumed.history.rows] == [r["loss/total"] for r in uninterrupted.history.rows]
 
 
+def test_resume_with_more_epochs_stretches_the_schedule_to_the_new_end(tiny_project, tmp_path, capsys):
+    # A cosine schedule built for 16 steps is at its floor (0) from step 16 on; resumed as a
+    # 32-step run it must follow the 32-step curve instead of training on at lr 0.
+    common = ("train.max_steps=null", "train.ckpt_every=100", "train.log_every=4", "train.schedule=cosine", "train.warmup_steps=0")
+    out = tmp_path / "extended"
+    _train(tiny_project, *common, "train.epochs=2", out_dir=out, stop_after_steps=12)
+    resumed = _train(tiny_project, *common, "train.epochs=4", out_dir=out, resume=True)
+    assert resumed.step == resumed.total_steps == 32
+    assert "resuming a 16-step run as a 32-step run" in capsys.readouterr().err
+    straight = _train(tiny_project, *common, "train.epochs=4", out_dir=tmp_path / "straight")
+    lr = {row["step"]: row["lr"] for row in resumed.history.rows}
+    lr_straight = {row["step"]: row["lr"] for row in straight.history.rows}
+    assert lr[16] > 0.5 * lr[4] and lr[28] > 0
+    for step in (16, 20, 24, 28, 32):  # from the resumed step on, the 32-step run's curve
+        assert lr[step] == pytest.approx(lr_straight[step])
+
+
 def test_resume_without_checkpoint_starts_fresh(tiny_project, tmp_path):
     result = _train(tiny_project, out_dir=tmp_path / "fresh", resume=True)
     assert result.step == 8

@@ -4,7 +4,7 @@ import pytest
 import torch
 
 from ivif.training.history import LossHistory, LossWindow
-from ivif.training.schedule import build_scheduler, lr_factor
+from ivif.training.schedule import build_scheduler, lr_factor, retarget_schedule
 
 
 def test_warmup_then_cosine_to_the_floor():
@@ -34,6 +34,26 @@ def test_scheduler_state_round_trip():
     fresh.load_state_dict(state)
     fresh_optimizer.load_state_dict(optimizer.state_dict())
     assert fresh.get_last_lr() == scheduler.get_last_lr() == [pytest.approx(lr_factor(4, 10, "cosine"))]
+
+
+def test_retarget_moves_a_loaded_schedule_to_the_new_length():
+    param = torch.nn.Parameter(torch.zeros(1))
+    optimizer = torch.optim.SGD([param], lr=1.0)
+    scheduler = build_scheduler(optimizer, 10, "cosine")
+    for _ in range(4):
+        optimizer.step()
+        scheduler.step()
+    before = scheduler.get_last_lr()
+    assert retarget_schedule(scheduler, 10) is None and scheduler.get_last_lr() == before  # same length: untouched
+    fresh_optimizer = torch.optim.SGD([param], lr=1.0)
+    fresh = build_scheduler(fresh_optimizer, 20, "cosine")
+    fresh.load_state_dict(scheduler.state_dict())  # the state carries the old length
+    assert retarget_schedule(fresh, 20) == 10
+    assert fresh.get_last_lr() == [pytest.approx(lr_factor(4, 20, "cosine"))]
+    assert fresh_optimizer.param_groups[0]["lr"] == pytest.approx(lr_factor(4, 20, "cosine"))
+    fresh_optimizer.step()
+    fresh.step()
+    assert fresh.get_last_lr() == [pytest.approx(lr_factor(5, 20, "cosine"))]
 
 
 def test_loss_window_means_and_state():
