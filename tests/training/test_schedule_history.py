@@ -21,32 +21,30 @@ def test_constant_and_unknown():
         lr_factor(5, 10, "linear")
 
 
-def test_scheduler_state_round_trip():
-    param = torch.nn.Parameter(torch.zeros(1))
-    optimizer = torch.optim.SGD([param], lr=1.0)
-    scheduler = build_scheduler(optimizer, 10, "cosine")
-    for _ in range(4):
+def _cosine_after(steps: int, total_steps: int):
+    """(optimizer, scheduler) of a ``total_steps`` cosine schedule after ``steps`` steps."""
+    optimizer = torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=1.0)
+    scheduler = build_scheduler(optimizer, total_steps, "cosine")
+    for _ in range(steps):
         optimizer.step()
         scheduler.step()
+    return optimizer, scheduler
+
+
+def test_scheduler_state_round_trip():
+    optimizer, scheduler = _cosine_after(4, 10)
     state = scheduler.state_dict()
-    fresh_optimizer = torch.optim.SGD([param], lr=1.0)
-    fresh = build_scheduler(fresh_optimizer, 10, "cosine")
+    fresh_optimizer, fresh = _cosine_after(0, 10)
     fresh.load_state_dict(state)
     fresh_optimizer.load_state_dict(optimizer.state_dict())
     assert fresh.get_last_lr() == scheduler.get_last_lr() == [pytest.approx(lr_factor(4, 10, "cosine"))]
 
 
 def test_retarget_moves_a_loaded_schedule_to_the_new_length():
-    param = torch.nn.Parameter(torch.zeros(1))
-    optimizer = torch.optim.SGD([param], lr=1.0)
-    scheduler = build_scheduler(optimizer, 10, "cosine")
-    for _ in range(4):
-        optimizer.step()
-        scheduler.step()
+    _, scheduler = _cosine_after(4, 10)
     before = scheduler.get_last_lr()
     assert retarget_schedule(scheduler, 10) is None and scheduler.get_last_lr() == before  # same length: untouched
-    fresh_optimizer = torch.optim.SGD([param], lr=1.0)
-    fresh = build_scheduler(fresh_optimizer, 20, "cosine")
+    fresh_optimizer, fresh = _cosine_after(0, 20)
     fresh.load_state_dict(scheduler.state_dict())  # the state carries the old length
     assert retarget_schedule(fresh, 20) == 10
     assert fresh.get_last_lr() == [pytest.approx(lr_factor(4, 20, "cosine"))]
