@@ -11,8 +11,9 @@ import contextlib
 import os
 import shutil
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import BinaryIO
 
 _DEFAULT_FILE_MODE = 0o666  # what open() would create, before the umask
 _DEFAULT_DIR_MODE = 0o777
@@ -39,6 +40,16 @@ def atomic_path(dest: str | Path, suffix: str = "") -> Iterator[Path]:
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
+
+
+def atomic_write_stream(dest: str | Path, write: Callable[[BinaryIO], object]) -> None:
+    """Call ``write`` with a binary file object whose bytes atomically become ``dest``.
+
+    For writers that would otherwise be handed the temporary *path* and let its random
+    name leak into the content (``torch.save`` names its zip records after the file).
+    """
+    with atomic_path(dest) as tmp, open(tmp, "wb") as stream:
+        write(stream)
 
 
 def atomic_write_bytes(dest: str | Path, data: bytes) -> None:

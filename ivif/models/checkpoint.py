@@ -23,7 +23,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from ivif.io.atomic import atomic_path
+from ivif.io.atomic import atomic_write_stream
 
 FORMAT = "ivif-checkpoint/1"
 REQUIRED_KEYS = ("format", "model_name", "model_kwargs", "model")
@@ -49,8 +49,10 @@ def save_checkpoint(
         **extra,
     }
     path = Path(path)
-    with atomic_path(path) as tmp:
-        torch.save(payload, tmp)
+    # Through a stream: given a path, torch.save would name its zip records after the
+    # temporary file, so identical checkpoints would differ byte-wise (and DVC would see a
+    # changed output on every run).
+    atomic_write_stream(path, lambda stream: torch.save(payload, stream))
     return path
 
 

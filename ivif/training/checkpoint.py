@@ -23,7 +23,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from ivif.io.atomic import atomic_path
+from ivif.io.atomic import atomic_write_stream
 
 STATE_FORMAT = "ivif-train-state/1"
 LAST_CHECKPOINT = "last.pt"
@@ -71,8 +71,7 @@ def save_state(path: str | Path, state: dict[str, Any]) -> Path:
     at any moment leaves a loadable checkpoint.
     """
     path = Path(path)
-    with atomic_path(path) as tmp:
-        torch.save({"format": STATE_FORMAT, **state}, tmp)
+    atomic_write_stream(path, lambda stream: torch.save({"format": STATE_FORMAT, **state}, stream))  # byte-reproducible
     return path
 
 

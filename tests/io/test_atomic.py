@@ -7,7 +7,7 @@ import stat
 
 import pytest
 
-from ivif.io.atomic import atomic_dir, atomic_path, atomic_write_bytes, atomic_write_text
+from ivif.io.atomic import atomic_dir, atomic_path, atomic_write_bytes, atomic_write_stream, atomic_write_text
 
 
 class Boom(RuntimeError):
@@ -40,6 +40,20 @@ def test_failed_write_keeps_the_old_file(tmp_path):
         raise Boom
     assert dest.read_text() == "old"
     assert [p.name for p in tmp_path.iterdir()] == ["a.txt"]
+
+
+def test_stream_writes_are_atomic_too(tmp_path):
+    dest = tmp_path / "a.bin"
+    atomic_write_stream(dest, lambda stream: stream.write(b"new"))
+    assert dest.read_bytes() == b"new"
+
+    def fail(stream):
+        stream.write(b"half")
+        raise Boom
+
+    with pytest.raises(Boom):
+        atomic_write_stream(dest, fail)
+    assert dest.read_bytes() == b"new" and [p.name for p in tmp_path.iterdir()] == ["a.bin"]
 
 
 def test_suffix_is_visible_to_writers(tmp_path):

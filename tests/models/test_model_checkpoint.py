@@ -44,3 +44,12 @@ def test_weights_that_do_not_fit_name_the_file(tmp_path):
 def test_extra_keys_may_not_shadow_the_format():
     with pytest.raises(ValueError, match="clash"):
         save_checkpoint("unused.pt", model_name="cnn", model_kwargs={}, state_dict={}, format="x")
+
+
+def test_the_same_checkpoint_is_the_same_bytes(tmp_path):
+    # DVC hashes outputs: a checkpoint must not carry its temporary file's random name.
+    torch.manual_seed(0)
+    state = create_model("cnn").state_dict()
+    first = save_checkpoint(tmp_path / "a" / "model.pt", model_name="cnn", model_kwargs={}, state_dict=state)
+    second = save_checkpoint(tmp_path / "b" / "model.pt", model_name="cnn", model_kwargs={}, state_dict=state)
+    assert first.read_bytes() == second.read_bytes()
