@@ -58,8 +58,8 @@ def _filter(x: torch.Tensor, window: torch.Tensor) -> torch.Tensor:
 
     Two products with banded matrices rather than two one-channel convolutions: matrix
     products and their gradients run near peak speed on every device, while one-channel
-    convolutions are a slow path on CPUs (forward + backward of the SSIM loss on a batch
-    of 8 128×128 patches, 2 threads: 105 ms with convolutions, 15 ms with products).
+    convolutions are a slow path on CPUs (forward + backward of 40 planes of 128×128 on
+    2 threads: 19 ms with convolutions, 7 ms with products).
     """
     height, width = x.shape[-2:]
     return gaussian_band(height, window).t() @ (x @ gaussian_band(width, window))
@@ -134,7 +134,9 @@ def _ssim_against_sources(fused: torch.Tensor, ir: torch.Tensor, vi: torch.Tenso
 
     Shares what the two calls have in common: F's moments are filtered once, and the
     sources' moments outside autograd unless a source asks for gradients (training
-    data never does), so backward runs through 4 filtered planes instead of 10.
+    data never does), so backward runs through 4 filtered planes instead of 10. With
+    :func:`_filter`, both terms for a batch of 8 128×128 patches take 11 ms forward +
+    backward on 2 CPU threads, against 67 ms computed separately with convolutions.
     """
     _check_size(fused)
     window = gaussian_window(dtype=fused.dtype, device=fused.device)
