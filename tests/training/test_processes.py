@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 import torch
+from ivif_testkit import PROJECT_ROOT
 
 from ivif.models.checkpoint import load_checkpoint
 from ivif.training.checkpoint import load_state
@@ -107,3 +108,30 @@ def test_stop_signal_checkpoints_the_current_step_and_resume_equals_uninterrupte
     resumed = load_checkpoint(out / "model.pt")
     assert straight["step"] == resumed["step"] == 32
     assert all(torch.equal(straight["model"][k], resumed["model"][k]) for k in straight["model"])
+
+
+@pytest.mark.slow
+def test_prefect_training_flow_stopped_by_sigterm_fails_with_the_resume_hint(tiny_project):
+    import mlflow
+
+    root = tiny_project.parent
+    out = root / "flow"
+    store = f"sqlite:///{root / 'mlflow.db'}"
+    env = {**_env(), "MLFLOW_TRACKING_URI": store, "PREFECT_HOME": str(root / "prefect")}
+    run = ("train.max_steps=null", "train.epochs=4", "train.ckpt_every=8", "train.log_every=8")  # 32 steps
+    cmd = [sys.executable, "-m", "flows.train", "--params", str(tiny_project), "--out", str(out), *run]
+    process = subprocess.Popen(cmd, cwd=PROJECT_ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    state_file = out / "checkpoints" / "last.pt"
+    deadline = time.monotonic() + PROCESS_TIMEOUT_S
+    while not state_file.exists() and process.poll() is None and time.monotonic() < deadline:
+        time.sleep(POLL_S)
+    assert process.poll() is None, "the flow ended before it could be stopped"
+    process.send_signal(signal.SIGTERM)
+    output, _ = process.communicate(timeout=120)
+    assert process.returncode != 0, output[-3000:]
+    stopped_at = load_state(state_file)["step"]
+    assert f"interrupted by SIGTERM at step {stopped_at}/32" in output and "resume=True" in output, output[-3000:]
+    client = mlflow.MlflowClient(store)
+    runs = client.search_runs([e.experiment_id for e in client.search_experiments()])
+    assert [r.info.status for r in runs] == ["KILLED"]  # not FINISHED: resume continues this run
+    assert not client.search_registered_models()  # nothing published
