@@ -117,7 +117,7 @@ def test_prefect_training_flow_stopped_by_sigterm_fails_with_the_resume_hint(tin
     root = tiny_project.parent
     out = root / "flow"
     store = f"sqlite:///{root / 'mlflow.db'}"
-    env = {**_env(), "MLFLOW_TRACKING_URI": store, "PREFECT_HOME": str(root / "prefect")}
+    env = {**_env(), "MLFLOW_TRACKING_URI": store, "MLFLOW_REGISTRY_URI": store, "PREFECT_HOME": str(root / "prefect")}
     run = ("train.max_steps=null", "train.epochs=4", "train.ckpt_every=8", "train.log_every=8")  # 32 steps
     cmd = [sys.executable, "-m", "flows.train", "--params", str(tiny_project), "--out", str(out), *run]
     process = subprocess.Popen(cmd, cwd=PROJECT_ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
@@ -131,7 +131,7 @@ def test_prefect_training_flow_stopped_by_sigterm_fails_with_the_resume_hint(tin
     assert process.returncode != 0, output[-3000:]
     stopped_at = load_state(state_file)["step"]
     assert f"interrupted by SIGTERM at step {stopped_at}/32" in output and "resume=True" in output, output[-3000:]
-    client = mlflow.MlflowClient(store)
+    client = mlflow.MlflowClient(store, registry_uri=store)  # not the registry an earlier test left set in this process
     runs = client.search_runs([e.experiment_id for e in client.search_experiments()])
     assert [r.info.status for r in runs] == ["KILLED"]  # not FINISHED: resume continues this run
     assert not client.search_registered_models()  # nothing published
