@@ -35,6 +35,24 @@ def _run(cmd: list[str], cwd: Path) -> subprocess.CompletedProcess:
     return result
 
 
+def _signal_after_first_checkpoint(cmd: list[str], cwd: Path, state_file: Path, stop_signal: int, env=None, **popen) -> subprocess.Popen:
+    """Start ``cmd``, wait until it has written ``state_file``, then send it ``stop_signal``."""
+    process = subprocess.Popen(cmd, cwd=cwd, env=env or _env(), **popen)
+    deadline = time.monotonic() + PROCESS_TIMEOUT_S
+    while not state_file.exists() and process.poll() is None and time.monotonic() < deadline:
+        time.sleep(POLL_S)
+    assert process.poll() is None, "the run ended before it could be signalled"
+    process.send_signal(stop_signal)
+    return process
+
+
+def _assert_resumed_equals_straight(straight_dir: Path, resumed_dir: Path, steps: int) -> None:
+    straight = load_checkpoint(straight_dir / "model.pt")
+    resumed = load_checkpoint(resumed_dir / "model.pt")
+    assert straight["step"] == resumed["step"] == steps
+    assert all(torch.equal(straight["model"][k], resumed["model"][k]) for k in straight["model"])
+
+
 @pytest.mark.slow
 def test_killed_with_sigkill_and_resumed_equals_uninterrupted(tiny_project):
     root = tiny_project.parent
@@ -42,23 +60,17 @@ def test_killed_with_sigkill_and_resumed_equals_uninterrupted(tiny_project):
     _run(_train_cmd(tiny_project, root / "straight", *run), root)
 
     out = root / "killed"
-    process = subprocess.Popen(_train_cmd(tiny_project, out, *run), cwd=root, env=_env(), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     state_file = out / "checkpoints" / "last.pt"
-    deadline = time.monotonic() + PROCESS_TIMEOUT_S
-    while not state_file.exists() and process.poll() is None and time.monotonic() < deadline:
-        time.sleep(POLL_S)
-    assert process.poll() is None, "the run ended before it could be killed"
-    process.send_signal(signal.SIGKILL)
+    process = _signal_after_first_checkpoint(
+        _train_cmd(tiny_project, out, *run), root, state_file, signal.SIGKILL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+    )
     process.wait(timeout=30)
     assert process.returncode == -signal.SIGKILL
     killed_at = load_state(state_file)["step"]  # atomic writes: always a whole checkpoint
     assert 1 <= killed_at < 32
 
     _run(_train_cmd(tiny_project, out, *run, "--resume"), root)
-    straight = load_checkpoint(root / "straight" / "model.pt")
-    resumed = load_checkpoint(out / "model.pt")
-    assert straight["step"] == resumed["step"] == 32
-    assert all(torch.equal(straight["model"][k], resumed["model"][k]) for k in straight["model"])
+    _assert_resumed_equals_straight(root / "straight", out, 32)
     assert (root / "straight" / "loss.csv").read_text() == (out / "loss.csv").read_text()
 
 
@@ -89,13 +101,10 @@ def test_stop_signal_checkpoints_the_current_step_and_resume_equals_uninterrupte
     _run(_train_cmd(tiny_project, root / "straight", *run), root)
 
     out = root / "stopped"
-    process = subprocess.Popen(_train_cmd(tiny_project, out, *run), cwd=root, env=_env(), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     state_file = out / "checkpoints" / "last.pt"
-    deadline = time.monotonic() + PROCESS_TIMEOUT_S
-    while not state_file.exists() and process.poll() is None and time.monotonic() < deadline:
-        time.sleep(POLL_S)
-    assert process.poll() is None, "the run ended before it could be stopped"
-    process.send_signal(stop_signal)
+    process = _signal_after_first_checkpoint(
+        _train_cmd(tiny_project, out, *run), root, state_file, stop_signal, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True
+    )
     _, stderr = process.communicate(timeout=60)
     assert process.returncode == 128 + stop_signal, stderr[-3000:]  # a clean exit that still reports the signal
     stopped_at = load_state(state_file)["step"]
@@ -104,10 +113,7 @@ def test_stop_signal_checkpoints_the_current_step_and_resume_equals_uninterrupte
     assert not (out / "model.pt").exists()  # an interrupted run publishes no model
 
     _run(_train_cmd(tiny_project, out, *run, "--resume"), root)
-    straight = load_checkpoint(root / "straight" / "model.pt")
-    resumed = load_checkpoint(out / "model.pt")
-    assert straight["step"] == resumed["step"] == 32
-    assert all(torch.equal(straight["model"][k], resumed["model"][k]) for k in straight["model"])
+    _assert_resumed_equals_straight(root / "straight", out, 32)
 
 
 @pytest.mark.slow
@@ -120,13 +126,10 @@ def test_prefect_training_flow_stopped_by_sigterm_fails_with_the_resume_hint(tin
     env = {**_env(), "MLFLOW_TRACKING_URI": store, "MLFLOW_REGISTRY_URI": store, "PREFECT_HOME": str(root / "prefect")}
     run = ("train.max_steps=null", "train.epochs=4", "train.ckpt_every=8", "train.log_every=8")  # 32 steps
     cmd = [sys.executable, "-m", "flows.train", "--params", str(tiny_project), "--out", str(out), *run]
-    process = subprocess.Popen(cmd, cwd=PROJECT_ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     state_file = out / "checkpoints" / "last.pt"
-    deadline = time.monotonic() + PROCESS_TIMEOUT_S
-    while not state_file.exists() and process.poll() is None and time.monotonic() < deadline:
-        time.sleep(POLL_S)
-    assert process.poll() is None, "the flow ended before it could be stopped"
-    process.send_signal(signal.SIGTERM)
+    process = _signal_after_first_checkpoint(
+        cmd, PROJECT_ROOT, state_file, signal.SIGTERM, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+    )
     output, _ = process.communicate(timeout=120)
     assert process.returncode != 0, output[-3000:]
     stopped_at = load_state(state_file)["step"]
