@@ -55,10 +55,10 @@ def retarget_schedule(scheduler: torch.optim.lr_scheduler.LambdaLR, total_steps:
     ``total_steps`` would have (the learning rate moves to that curve at once).
     Returns the previous length when it changed, else None (nothing is touched).
     """
-    factors = [dataclasses.replace(factor, total_steps=total_steps) for factor in scheduler.lr_lambdas]
     previous = scheduler.lr_lambdas[0].total_steps
     if previous == total_steps:
         return None
+    factors = [dataclasses.replace(factor, total_steps=total_steps) for factor in scheduler.lr_lambdas]
     scheduler.lr_lambdas = factors
     step = scheduler.last_epoch  # optimizer steps taken; the next one uses factor(step)
     for group, base_lr, factor in zip(scheduler.optimizer.param_groups, scheduler.base_lrs, factors):
