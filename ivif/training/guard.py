@@ -14,6 +14,8 @@ class NonFiniteLossError(RuntimeError):
 
 
 def _kept(last_checkpoint: Path | None) -> str:
+    # Every checkpoint carries a content hash checked on --resume (a corrupt last.pt falls
+    # back to previous.pt), so the file named here is one that resuming verifies.
     if last_checkpoint is not None and last_checkpoint.is_file():
         return f"the last good checkpoint is {last_checkpoint}; resume from it with --resume"
     return "no checkpoint was written before it"
