@@ -9,6 +9,8 @@ explicitly. Examples::
     ivif data validate data/raw/roadscene --ir cropinfrared --vi crop_LR_visible
     ivif data shard sample
     ivif data cache sample
+    ivif data verify sample            # shards and caches against their recorded hashes
+    ivif data verify data/cache/sample/test
 """
 
 from __future__ import annotations
@@ -58,6 +60,16 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     cache.add_argument("--out", metavar="DIR", help="cache folder (default: <data.cache_root>/<dataset>)")
     _common(cache)
     cache.set_defaults(func=run_cache)
+
+    verify = actions.add_parser(
+        "verify", help="check shards and caches against the hashes recorded when they were written"
+    )
+    verify.add_argument(
+        "targets", nargs="*", metavar="DATASET|PATH",
+        help="dataset names, shard folders or cache folders (default: every dataset of data.datasets)",
+    )
+    verify.add_argument("--params", default=DEFAULT_PARAMS, help="params file (default: params.yaml)")
+    verify.set_defaults(func=run_verify)
     return parser
 
 
@@ -165,3 +177,45 @@ def run_cache(args) -> int:
     caches = build_caches(shards, out, progress=not args.no_progress)
     print(f"{args.dataset}: caches {', '.join(str(p) for p in caches.values())}")
     return 0
+
+
+def run_verify(args) -> int:
+    """Print one line per checked folder and per bad file; exit 1 when any file is bad."""
+    from ivif.cli import CLIError
+
+    config = _data_config(args)
+    folders = []
+    for target in args.targets or config.datasets:
+        found = _verify_folders(Path(target), config)
+        if not found:
+            raise CLIError(f"{target}: not a dataset with shards or caches, nor a shard or cache folder; build it with `dvc repro`")
+        folders.extend(found)
+    bad = 0
+    for kind, folder, check in folders:
+        problems = check(folder)
+        for problem in problems:
+            print(f"BAD {problem}")
+        bad += len(problems)
+        print(f"{'ok ' if not problems else 'BAD'} {kind} {folder}")
+    print(f"{len(folders)} folder(s) checked, {bad} bad file(s)")
+    return 1 if bad else 0
+
+
+def _verify_folders(target: Path, config) -> list:
+    """(kind, folder, check) for every shard set and cache found at ``target``."""
+    from ivif.data.cache import META_NAME, verify_cache
+    from ivif.data.shard import SUMMARY_NAME, verify_shards
+
+    def at(folder: Path) -> list:
+        if (folder / SUMMARY_NAME).is_file():
+            return [("shards", folder, verify_shards)]
+        if (folder / META_NAME).is_file():
+            return [("cache", folder, verify_cache)]
+        if folder.is_dir():  # <cache_root>/<dataset>: one cache per split
+            return [("cache", sub, verify_cache) for sub in sorted(folder.iterdir()) if (sub / META_NAME).is_file()]
+        return []
+
+    if target.exists():
+        return at(target)
+    name = str(target)
+    return at(Path(config.shard_root) / name) + at(Path(config.cache_root) / name)
