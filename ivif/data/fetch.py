@@ -13,7 +13,6 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import tempfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -22,7 +21,7 @@ from ivif.data.archive import extract_archive, is_archive
 from ivif.data.digest import sha256_file
 from ivif.data.download import download
 from ivif.data.registry import DatasetSpec
-from ivif.io.atomic import atomic_dir
+from ivif.io.atomic import atomic_dir, sweep_stale_temps, temp_name
 
 PROVENANCE_NAME = ".ivif-source.json"
 
@@ -75,7 +74,9 @@ def _place(
     spec: DatasetSpec, dest: Path, entries: list[dict[str, Any]], log: Callable[[str], None], progress: bool
 ) -> dict[str, Any]:
     dest.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{dest.name}.", suffix=".staging", dir=dest.parent))
+    sweep_stale_temps(dest.parent)  # what a killed earlier fetch left
+    staging = temp_name(dest, ".staging")
+    staging.mkdir()
     try:
         for entry in entries:
             _unpack(Path(entry["path"]), staging, entry["kind"], progress)
