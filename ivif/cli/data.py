@@ -6,6 +6,7 @@ explicitly. Examples::
     ivif data list
     ivif data fetch msrs
     ivif data fetch m3fd --from ~/Downloads/M3FD_Detection.zip
+    ivif data fetch mytno --from ../shared/data/tno42   # your own data: ir/ + vi/
     ivif data validate data/raw/roadscene --ir cropinfrared --vi crop_LR_visible
     ivif data shard sample
     ivif data cache sample
@@ -30,7 +31,7 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     listing.set_defaults(func=run_list)
 
     fetch = actions.add_parser("fetch", help="download or import a dataset into data/raw/<dataset>")
-    fetch.add_argument("dataset")
+    fetch.add_argument("dataset", help="a registry name (ivif data list) or a name of your own (with --from)")
     fetch.add_argument("--from", dest="source", metavar="PATH", help="local archive or folder to import instead of downloading")
     fetch.add_argument("--dest", metavar="DIR", help="destination (default: <data.raw_root>/<dataset>)")
     fetch.add_argument("--downloads", metavar="DIR", help="where archives are downloaded (default: data.download_dir)")
@@ -100,10 +101,10 @@ def run_fetch(args) -> int:
     from ivif.cli import CLIError
     from ivif.data.download import DownloadError
     from ivif.data.fetch import fetch_dataset
-    from ivif.data.registry import get_dataset
+    from ivif.data.registry import resolve_dataset
 
     config = _data_config(args)
-    spec = get_dataset(args.dataset)
+    spec = resolve_dataset(args.dataset)
     dest = Path(args.dest or Path(config.raw_root) / spec.name)
     source = args.source or config.local_source(spec.name)
     try:
@@ -133,15 +134,16 @@ def run_validate(args) -> int:
 def run_shard(args) -> int:
     from ivif.data.config import ShardConfig
     from ivif.data.layout import plan_splits
-    from ivif.data.registry import get_dataset
+    from ivif.data.registry import layout_for, resolve_dataset
     from ivif.data.shard import write_shards
     from ivif.params import load_params, section
 
     params = load_params(args.params)
     config = _data_config(args)
     shard_config = section(params, "shard", ShardConfig)
-    spec = get_dataset(args.dataset)
+    spec = resolve_dataset(args.dataset)
     raw = Path(args.raw or Path(config.raw_root) / spec.name)
+    spec = layout_for(spec, raw)  # upstream layout or plain ir/ + vi/
     out = Path(args.out or Path(config.shard_root) / spec.name)
     skip_bad = shard_config.skip_bad if args.skip_bad is None else args.skip_bad
     plan = plan_splits(spec, raw, shard_config.split_rule())
