@@ -146,7 +146,7 @@ def run_shard(args) -> int:
     spec = layout_for(spec, raw)  # upstream layout or plain ir/ + vi/
     out = Path(args.out or Path(config.shard_root) / spec.name)
     skip_bad = shard_config.skip_bad if args.skip_bad is None else args.skip_bad
-    plan = plan_splits(spec, raw, shard_config.split_rule())
+    plan = plan_splits(spec, raw, shard_config.split_rule(spec.name))
     summary = write_shards(
         spec.name, plan, out, samples_per_tar=shard_config.samples_per_tar, skip_bad=skip_bad, progress=not args.no_progress
     )

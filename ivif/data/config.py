@@ -61,6 +61,9 @@ class ShardConfig:
         test_fraction: held-out share for datasets without an official split, in (0, 1];
             1.0 puts every pair in ``test`` (score a dataset whole).
         seed: seed of that split.
+        test_fractions: dataset -> its own test_fraction, overriding ``test_fraction``
+            (e.g. ``{mytno: 1.0}`` scores that dataset whole while the others keep a
+            train split).
         samples_per_tar: maximum samples per tar before a new one starts.
         skip_bad: leave out (and list) bad pairs instead of failing.
     """
@@ -69,11 +72,15 @@ class ShardConfig:
     seed: int = 0
     samples_per_tar: int = 1000
     skip_bad: bool = False
+    test_fractions: Mapping[str, float] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if self.samples_per_tar < 1:
             raise ValueError(f"samples_per_tar must be >= 1, got {self.samples_per_tar}")
         self.split_rule()  # validates test_fraction
+        for dataset in self.test_fractions:
+            self.split_rule(dataset)
 
-    def split_rule(self) -> SplitRule:
-        return SplitRule(test_fraction=self.test_fraction, seed=self.seed)
+    def split_rule(self, dataset: str | None = None) -> SplitRule:
+        """The seeded split rule of ``dataset`` (its ``test_fractions`` entry, else ``test_fraction``)."""
+        return SplitRule(test_fraction=self.test_fractions.get(dataset, self.test_fraction), seed=self.seed)

@@ -85,3 +85,55 @@ def test_official_split_dataset_in_plain_layout_is_pooled(tmp_path, shared, copy
 def test_bad_dataset_names_are_refused(tmp_path, name, capsys):
     assert main(["data", "fetch", name, "--from", str(tmp_path), "--params", _params(tmp_path)]) == 1
     assert "is not allowed" in capsys.readouterr().err
+
+
+def test_pairing_a_dataset_scored_whole_says_why_there_is_no_train_split(tmp_path, sample_dir):
+    from ivif.data.cache_build import build_caches
+    from ivif.data.registry import get_dataset as spec_of
+    from ivif.data.shard import write_shards
+    from ivif.pairing.manifest import PairingError, plan_manifest
+
+    plan = plan_splits(spec_of("sample"), sample_dir, SplitRule(test_fraction=1.0))
+    write_shards("sample", plan, tmp_path / "shards", samples_per_tar=100, progress=False)
+    caches = build_caches(tmp_path / "shards", tmp_path / "cache", progress=False)
+    train = ImageCache(caches["train"])
+    with pytest.raises(PairingError, match=r"shard.test_fraction 1.0 .* a manifest needs a train split"):
+        plan_manifest("aptp", train, train, "arbitrary", ir_dataset="sample", vis_dataset="sample", split="train")
+
+
+@pytest.mark.slow
+def test_dvc_repro_scores_your_own_dataset_whole(tmp_path, project_root, shared):
+    """`data.import_from` + `data.datasets` + `shard.test_fractions` in params.yaml, then
+    the project's own data stages under real DVC: all 42 TNO pairs land in the test cache."""
+    import shutil
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    shutil.copy2(project_root / "dvc.yaml", repo / "dvc.yaml")
+    shutil.copytree(project_root / "data" / "sample", repo / "data" / "sample")
+    shutil.copytree(project_root / "ivif", repo / "ivif", ignore=shutil.ignore_patterns("__pycache__"))
+    params = yaml.safe_load((project_root / "params.yaml").read_text())
+    params["data"].update(datasets=["mytno"], import_from={"mytno": str(shared / "data" / "tno42")})
+    params["shard"]["test_fractions"] = {"mytno": 1.0}
+    (repo / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
+    bin_dir = Path(sys.executable).parent
+    env = {"PATH": f"{bin_dir}:/usr/bin:/bin", "HOME": str(tmp_path), "DVC_NO_ANALYTICS": "1", "DO_NOT_TRACK": "1"}
+    for args in (["git", "init", "-q"], [str(bin_dir / "dvc"), "init", "-q"], [str(bin_dir / "dvc"), "repro", "cache@mytno"]):
+        done = subprocess.run(args, cwd=repo, env=env, capture_output=True, text=True, timeout=600)
+        assert done.returncode == 0, done.stdout + done.stderr
+    assert len(ImageCache(repo / "data" / "cache" / "mytno" / "test")) == TNO_PAIRS
+    assert len(ImageCache(repo / "data" / "cache" / "mytno" / "train")) == 0
+
+
+def test_test_fractions_score_one_dataset_whole_and_leave_the_others():
+    from ivif.data.config import ShardConfig
+    from ivif.params import ParamsError, section
+
+    config = section({"shard": {"test_fraction": 0.25, "test_fractions": {"mytno": 1.0}}}, "shard", ShardConfig)
+    assert config.split_rule("mytno").test_fraction == 1.0
+    assert config.split_rule("sample").test_fraction == config.split_rule().test_fraction == 0.25
+    with pytest.raises(ParamsError, match="test_fraction must be in"):
+        section({"shard": {"test_fractions": {"mytno": 1.5}}}, "shard", ShardConfig)
