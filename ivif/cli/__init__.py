@@ -13,6 +13,7 @@ import importlib
 import sys
 
 from ivif import __version__
+from ivif.io.atomic import DiskFullError  # a full disk is reported as one line, naming the file
 
 # command name -> module implementing it
 COMMANDS = {
@@ -54,7 +55,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     try:
         return int(args.func(args) or 0)
-    except (CLIError, FileNotFoundError, ValueError) as exc:
+    except (CLIError, FileNotFoundError, ValueError, DiskFullError) as exc:
         # Library errors carry the offending file and the fix in their message.
         print(f"ivif {args.command}: error: {exc}", file=sys.stderr)
         return 1

@@ -29,7 +29,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from ivif.io.atomic import atomic_write_stream
+from ivif.io.atomic import atomic_write_stream, sweep_stale_temps
 
 log = logging.getLogger(__name__)
 
@@ -112,6 +112,7 @@ def save_checkpoint(
     }
     payload[HASH_KEY] = payload_sha256(payload)
     path = Path(path)
+    sweep_stale_temps(path.parent)  # what a killed earlier write left
     # Through a stream: given a path, torch.save would name its zip records after the
     # temporary file, so identical checkpoints would differ byte-wise (and DVC would see a
     # changed output on every run).

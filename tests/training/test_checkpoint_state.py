@@ -1,4 +1,5 @@
 import logging
+import os
 import random
 
 import numpy as np
@@ -150,3 +151,25 @@ def test_one_changed_byte_in_a_weight_of_model_pt_is_reported_by_name(tiny_proje
     _flip_byte_in(model_file, _largest_tensor_bytes(result.model.state_dict()))
     with pytest.raises(CorruptCheckpointError, match=rf"{model_file}: corrupt checkpoint.*dvc repro train"):
         load_model(model_file)
+
+
+def test_a_full_disk_during_training_names_the_checkpoint_it_was_writing(tiny_project, tmp_path):
+    """A real, tiny file system (tmpfs) fills up at the first checkpoint."""
+    import subprocess
+
+    from ivif.io.atomic import DiskFullError
+
+    small = tmp_path / "small"
+    small.mkdir()
+    if os.geteuid() != 0:
+        pytest.skip("mounting a small file system needs root")
+    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=64k", "tmpfs", str(small)], capture_output=True)
+    if mounted.returncode != 0:
+        pytest.skip(f"cannot mount a tmpfs here: {mounted.stderr.decode().strip()}")
+    try:
+        with pytest.raises(DiskFullError, match=rf"no space left writing {small / 'run' / 'checkpoints' / 'last.pt'}") as caught:
+            _train(tiny_project, out_dir=small / "run")
+        assert "inline_container" not in str(caught.value)
+        assert not [p for p in (small / "run" / "checkpoints").iterdir()]  # no half-written file or temporary
+    finally:
+        subprocess.run(["umount", str(small)], check=True)
