@@ -13,7 +13,9 @@ import importlib
 import sys
 
 from ivif import __version__
-from ivif.io.atomic import DiskFullError  # a full disk is reported as one line, naming the file
+from ivif.io.atomic import (
+    DiskFullError,  # a full disk is reported as one line, naming the file
+)
 
 # command name -> module implementing it
 COMMANDS = {

@@ -18,7 +18,6 @@ came from so that later stages (pairing manifests, training runs) can pin them:
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any

@@ -16,7 +16,13 @@ from pathlib import Path
 
 from PIL import Image
 
-from ivif.data.images import IMAGE_SUFFIXES, DecodedImage, ImageProblem, read_ir, read_vi
+from ivif.data.images import (
+    IMAGE_SUFFIXES,
+    DecodedImage,
+    ImageProblem,
+    read_ir,
+    read_vi,
+)
 
 # What reading one file may raise besides ImageProblem: any corrupt-data error of the
 # decoder, and PIL's decompression-bomb refusal (not a ValueError/OSError), so one bad

@@ -18,11 +18,23 @@ import webdataset as wds
 from PIL import Image
 
 from ivif.data.images import decode_png
-from ivif.data.shard import MODALITIES, ShardIntegrityError, load_summary, rebuild_hint, verify_tar
+from ivif.data.shard import (
+    MODALITIES,
+    ShardIntegrityError,
+    load_summary,
+    rebuild_hint,
+    verify_tar,
+)
 
 # What decoding one sample can raise on corrupt bytes (PIL reports truncation and bad
 # chunks as OSError/SyntaxError/ValueError; a huge header as DecompressionBombError).
-SAMPLE_ERRORS = (ValueError, OSError, SyntaxError, KeyError, Image.DecompressionBombError)
+SAMPLE_ERRORS = (
+    ValueError,
+    OSError,
+    SyntaxError,
+    KeyError,
+    Image.DecompressionBombError,
+)
 
 
 class ShardSampleError(ShardIntegrityError):
@@ -38,7 +50,9 @@ class ShardSample:
     meta: dict[str, Any]
 
 
-def split_tars(shard_dir: str | Path, split: str, verify: bool = True) -> dict[str, list[Path]]:
+def split_tars(
+    shard_dir: str | Path, split: str, verify: bool = True
+) -> dict[str, list[Path]]:
     """modality -> the split's tar paths, in order, as listed in ``shards.json``.
 
     With ``verify`` (the default) each tar is checked against its recorded sha256 first
@@ -47,7 +61,9 @@ def split_tars(shard_dir: str | Path, split: str, verify: bool = True) -> dict[s
     shard_dir = Path(shard_dir)
     summary = load_summary(shard_dir)
     if split not in summary["splits"]:
-        raise ValueError(f"{shard_dir}: no split {split!r}; splits are {sorted(summary['splits'])}")
+        raise ValueError(
+            f"{shard_dir}: no split {split!r}; splits are {sorted(summary['splits'])}"
+        )
     tars = summary["splits"][split]["tars"]
     if verify:
         for modality in MODALITIES:
@@ -62,8 +78,12 @@ def iter_samples(tars: Sequence[str | Path]) -> Iterator[ShardSample]:
         return
     for path in tars:
         if not Path(path).is_file():
-            raise FileNotFoundError(f"{path}: shard tar missing; rebuild the shards with `ivif data shard`")
-    dataset = wds.WebDataset([str(p) for p in tars], shardshuffle=False, empty_check=False)
+            raise FileNotFoundError(
+                f"{path}: shard tar missing; rebuild the shards with `ivif data shard`"
+            )
+    dataset = wds.WebDataset(
+        [str(p) for p in tars], shardshuffle=False, empty_check=False
+    )
     for sample in dataset:
         yield _decode(sample)
 
@@ -76,5 +96,7 @@ def _decode(sample: dict[str, Any]) -> ShardSample:
     except SAMPLE_ERRORS as exc:
         tar = Path(url) if url else None
         hint = rebuild_hint(tar.parent.parent.name) if tar else "rebuild the shards"
-        raise ShardSampleError(f"{url}: sample {key!r} cannot be decoded ({type(exc).__name__}: {exc}); {hint}") from exc
+        raise ShardSampleError(
+            f"{url}: sample {key!r} cannot be decoded ({type(exc).__name__}: {exc}); {hint}"
+        ) from exc
     return ShardSample(key, pixels, meta)

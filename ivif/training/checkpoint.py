@@ -33,7 +33,12 @@ import numpy as np
 import torch
 
 from ivif.io.atomic import atomic_path, sweep_stale_temps
-from ivif.models.checkpoint import HASH_KEY, CorruptCheckpointError, payload_sha256, verify_payload
+from ivif.models.checkpoint import (
+    HASH_KEY,
+    CorruptCheckpointError,
+    payload_sha256,
+    verify_payload,
+)
 
 log = logging.getLogger(__name__)
 

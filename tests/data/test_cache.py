@@ -8,7 +8,13 @@ import pickle
 import numpy as np
 import pytest
 
-from ivif.data.cache import CACHE_FORMAT, CacheError, CacheIntegrityError, ImageCache, write_cache
+from ivif.data.cache import (
+    CACHE_FORMAT,
+    CacheError,
+    CacheIntegrityError,
+    ImageCache,
+    write_cache,
+)
 from ivif.data.digest import json_sha256
 
 RNG = np.random.default_rng(0)

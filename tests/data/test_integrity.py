@@ -20,7 +20,12 @@ from ivif.data.cache import CacheIntegrityError, ImageCache, index_file, pixel_f
 from ivif.data.cache_build import build_caches
 from ivif.data.layout import plan_splits
 from ivif.data.registry import get_dataset
-from ivif.data.shard import SUMMARY_NAME, ShardIntegrityError, load_summary, write_shards
+from ivif.data.shard import (
+    SUMMARY_NAME,
+    ShardIntegrityError,
+    load_summary,
+    write_shards,
+)
 from ivif.data.shard_reader import ShardSampleError, iter_samples, split_tars
 from ivif.data.split import SplitRule
 
@@ -29,7 +34,9 @@ from ivif.data.split import SplitRule
 def built(tmp_path_factory, sample_dir):
     work = tmp_path_factory.mktemp("integrity")
     plan = plan_splits(get_dataset("sample"), sample_dir, SplitRule())
-    write_shards("sample", plan, work / "shards" / "sample", samples_per_tar=5, progress=False)
+    write_shards(
+        "sample", plan, work / "shards" / "sample", samples_per_tar=5, progress=False
+    )
     build_caches(work / "shards" / "sample", work / "cache" / "sample", progress=False)
     return work
 
@@ -39,10 +46,18 @@ def work(built, tmp_path, sample_dir):
     """A fresh copy of the built shards and caches plus a params.yaml pointing at them."""
     for sub in ("shards", "cache"):
         shutil.copytree(built / sub, tmp_path / sub)
-    (tmp_path / "params.yaml").write_text(yaml.safe_dump({
-        "data": {"datasets": ["sample"], "sample_dir": str(sample_dir), "shard_root": str(tmp_path / "shards"),
-                 "cache_root": str(tmp_path / "cache")},
-    }))
+    (tmp_path / "params.yaml").write_text(
+        yaml.safe_dump(
+            {
+                "data": {
+                    "datasets": ["sample"],
+                    "sample_dir": str(sample_dir),
+                    "shard_root": str(tmp_path / "shards"),
+                    "cache_root": str(tmp_path / "cache"),
+                },
+            }
+        )
+    )
     return tmp_path
 
 
@@ -66,14 +81,18 @@ def _verify(work, *targets) -> int:
 def test_intact_data_verifies(work, capsys):
     assert _verify(work) == 0
     out = capsys.readouterr().out
-    assert "ok  shards" in out and out.count("ok  cache") == 2 and "0 bad file(s)" in out
+    assert (
+        "ok  shards" in out and out.count("ok  cache") == 2 and "0 bad file(s)" in out
+    )
 
 
 def test_changed_byte_in_a_shard_tar_is_named_before_anything_is_built(work, capsys):
     tar = work / "shards" / "sample" / "train" / "ir-000000.tar"
     offset, size, _ = _member_offset(tar, ".png")
     _flip(tar, offset + size // 2)
-    with pytest.raises(ShardIntegrityError, match=rf"{tar}: corrupt shard.*dvc repro shard@sample"):
+    with pytest.raises(
+        ShardIntegrityError, match=rf"{tar}: corrupt shard.*dvc repro shard@sample"
+    ):
         build_caches(work / "shards" / "sample", work / "cache2", progress=False)
     assert not (work / "cache2").exists()
     assert _verify(work, "sample") == 1
@@ -92,10 +111,17 @@ def test_changed_byte_in_a_samples_json_inside_a_tar_is_named(work):
 def test_changed_byte_in_a_shards_json_entry_is_named(work, capsys):
     summary_path = work / "shards" / "sample" / SUMMARY_NAME
     text = summary_path.read_text()
-    entry = load_summary(work / "shards" / "sample")["splits"]["train"]["tars"]["vi"][0]["sha256"]
+    entry = load_summary(work / "shards" / "sample")["splits"]["train"]["tars"]["vi"][
+        0
+    ]["sha256"]
     at = text.index(entry) + 5
-    summary_path.write_text(text[:at] + ("0" if text[at] != "0" else "1") + text[at + 1 :])
-    with pytest.raises(ShardIntegrityError, match=rf"{summary_path}: content does not match.*dvc repro shard@sample"):
+    summary_path.write_text(
+        text[:at] + ("0" if text[at] != "0" else "1") + text[at + 1 :]
+    )
+    with pytest.raises(
+        ShardIntegrityError,
+        match=rf"{summary_path}: content does not match.*dvc repro shard@sample",
+    ):
         build_caches(work / "shards" / "sample", work / "cache2", progress=False)
     assert _verify(work, str(work / "shards" / "sample")) == 1
     assert f"BAD {summary_path}" in capsys.readouterr().out
@@ -105,11 +131,18 @@ def test_corrupt_png_inside_a_tar_names_the_tar_and_the_sample(work):
     tar = work / "shards" / "sample" / "train" / "ir-000000.tar"
     offset, size, name = _member_offset(tar, ".png")
     data = bytearray(tar.read_bytes())
-    data[offset + size // 2 : offset + size // 2 + 64] = b"\xff" * 64  # a broken deflate stream
+    data[offset + size // 2 : offset + size // 2 + 64] = (
+        b"\xff" * 64
+    )  # a broken deflate stream
     tar.write_bytes(bytes(data))
     key = name.removesuffix(".png")
-    with pytest.raises(ShardSampleError, match=rf"{tar}: sample '{key}' cannot be decoded.*dvc repro shard@sample"):
-        list(iter_samples([tar]))  # even a reader that skipped the hash check names the sample
+    with pytest.raises(
+        ShardSampleError,
+        match=rf"{tar}: sample '{key}' cannot be decoded.*dvc repro shard@sample",
+    ):
+        list(
+            iter_samples([tar])
+        )  # even a reader that skipped the hash check names the sample
 
 
 @pytest.mark.parametrize("modality", ["ir", "vi"])
@@ -117,11 +150,16 @@ def test_changed_byte_in_a_cache_pixel_file_is_named(work, modality, capsys):
     cache = work / "cache" / "sample" / "train"
     path = cache / pixel_file(modality)
     _flip(path, path.stat().st_size // 3)
-    with pytest.raises(CacheIntegrityError, match=rf"{path}: corrupt.*dvc repro cache@sample"):
+    with pytest.raises(
+        CacheIntegrityError, match=rf"{path}: corrupt.*dvc repro cache@sample"
+    ):
         ImageCache(cache)
     assert _verify(work, str(work / "cache" / "sample")) == 1
     out = capsys.readouterr().out
-    assert f"BAD {path}: corrupt" in out and f"ok  cache {work / 'cache' / 'sample' / 'test'}" in out
+    assert (
+        f"BAD {path}: corrupt" in out
+        and f"ok  cache {work / 'cache' / 'sample' / 'test'}" in out
+    )
 
 
 def test_changed_offset_in_a_cache_index_is_named_even_without_pixel_checks(work):
@@ -146,27 +184,51 @@ def test_changed_byte_in_cache_meta_is_named(work):
 
 def test_verify_names_an_unknown_target(work, capsys):
     assert _verify(work, "nothing-here") == 1
-    assert "nothing-here: not a dataset with shards or caches" in capsys.readouterr().err
+    assert (
+        "nothing-here: not a dataset with shards or caches" in capsys.readouterr().err
+    )
 
 
 def _bomb_png(width: int, height: int) -> bytes:
     """A tiny PNG whose header claims ``width`` x ``height`` grayscale pixels."""
+
     def chunk(kind: bytes, body: bytes) -> bytes:
-        return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
+        return (
+            struct.pack(">I", len(body))
+            + kind
+            + body
+            + struct.pack(">I", zlib.crc32(kind + body))
+        )
 
     header = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)
-    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(b"\0" * 64)) + chunk(b"IEND", b"")
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", header)
+        + chunk(b"IDAT", zlib.compress(b"\0" * 64))
+        + chunk(b"IEND", b"")
+    )
 
 
-def test_decompression_bomb_is_listed_and_skippable_when_sharding(tmp_path, sample_dir, copy_pairs):
+def test_decompression_bomb_is_listed_and_skippable_when_sharding(
+    tmp_path, sample_dir, copy_pairs
+):
     from ivif.data.ingest import IngestError
 
     raw = copy_pairs(sample_dir, tmp_path / "raw")
-    victim = sorted((raw / "ir").iterdir())[0]
+    victim = min((raw / "ir").iterdir())
     victim.write_bytes(_bomb_png(30000, 30000))
     plan = plan_splits(get_dataset("sample"), raw, SplitRule())
     with pytest.raises(IngestError, match=rf"(?s){victim}: .*--skip-bad"):
-        write_shards("sample", plan, tmp_path / "shards", samples_per_tar=5, progress=False)
-    summary = write_shards("sample", plan, tmp_path / "shards", samples_per_tar=5, skip_bad=True, progress=False)
+        write_shards(
+            "sample", plan, tmp_path / "shards", samples_per_tar=5, progress=False
+        )
+    summary = write_shards(
+        "sample",
+        plan,
+        tmp_path / "shards",
+        samples_per_tar=5,
+        skip_bad=True,
+        progress=False,
+    )
     assert [s["path"] for s in summary["skipped"]] == [str(victim)]
     assert sum(info["count"] for info in summary["splits"].values()) == 15
