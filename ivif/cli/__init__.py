@@ -13,9 +13,7 @@ import importlib
 import sys
 
 from ivif import __version__
-from ivif.io.atomic import (
-    DiskFullError,  # a full disk is reported as one line, naming the file
-)
+from ivif.io.atomic import DiskFullError  # reported as one line naming the file, like ValueError
 
 # command name -> module implementing it
 COMMANDS = {

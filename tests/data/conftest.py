@@ -39,7 +39,7 @@ class _Handler(BaseHTTPRequestHandler):
     def log_message(self, *args) -> None:  # keep test output clean
         pass
 
-    def do_GET(self) -> None:
+    def do_GET(self) -> None:  # noqa: N802 (http.server API)
         range_header = self.headers.get("Range")
         self.server.requests.append((self.path, range_header))
         data = self.server.files.get(self.path)
