@@ -150,7 +150,7 @@ def test_resume_with_a_corrupt_last_pt_continues_exactly_from_previous_pt(tiny_p
     assert all(torch.equal(straight_weights[key], resumed_weights[key]) for key in straight_weights)
 
 
-def test_one_changed_byte_in_a_weight_of_model_pt_is_reported_by_name(tiny_project, tmp_path):
+def test_one_changed_byte_in_a_weight_of_model_pt_is_reported_by_name(tiny_project, tmp_path, project_root, capsys):
     from ivif.models.checkpoint import CorruptCheckpointError, load_model
 
     result = _train(tiny_project, out_dir=tmp_path / "run")
@@ -159,6 +159,15 @@ def test_one_changed_byte_in_a_weight_of_model_pt_is_reported_by_name(tiny_proje
     _flip_byte_in(model_file, _largest_tensor_bytes(result.model.state_dict()))
     with pytest.raises(CorruptCheckpointError, match=rf"{model_file}: corrupt checkpoint.*dvc repro train"):
         load_model(model_file)
+    # today's failure: `ivif fuse` wrote an all-black PNG and exited 0
+    from ivif.cli import main
+
+    sample = project_root / "data" / "sample"
+    ir = min((sample / "ir").iterdir())
+    vi = sample / "vi" / ir.name
+    out = tmp_path / "fused.png"
+    assert main(["fuse", "--model", str(model_file), "--ir", str(ir), "--vi", str(vi), "--out", str(out), "--device", "cpu"]) == 1
+    assert f"{model_file}: corrupt checkpoint" in capsys.readouterr().err and not out.exists()
 
 
 def test_a_full_disk_during_training_names_the_checkpoint_it_was_writing(tiny_project, tmp_path):
