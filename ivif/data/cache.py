@@ -15,9 +15,9 @@ Reads are zero-copy ``np.memmap`` views, opened lazily so a reader can be pickle
 DataLoader workers without shipping pixel data.
 
 Integrity: ``files`` records the sha256 of the four data files and ``meta_sha256`` that
-of meta.json's own content. Opening a cache checks all of them (hashing runs at about
-1.7 GB/s, under a second for the MSRS train cache; ``verify=False`` skips the pixel
-files), so a flipped pixel or index byte is reported by file name with the rebuild
+of meta.json's own content. Opening a cache checks all of them (hashing runs at
+0.75-1.7 GB/s on two cores, 1-2 s for the 1.3 GB MSRS train cache, see
+``bench/cache_verify.py``; ``verify=False`` skips the pixel files), so a flipped pixel or index byte is reported by file name with the rebuild
 command (:class:`CacheIntegrityError`) instead of being trained on or scored.
 """
 
