@@ -135,6 +135,9 @@ def load_state(path: str | Path, map_location: str | torch.device = "cpu", fallb
             state = _load_checked(previous, map_location)
         except CheckpointError as previous_exc:
             raise CheckpointError(f"{exc}\nthe checkpoint before it is unusable too: {previous_exc}") from exc
+        if not path.exists():
+            log.warning("%s is missing (a save was interrupted); resuming from %s (step %s)", path, previous, state.get("step"))
+            return state
         kept = _set_aside(path)
         log.warning(
             "%s\nresuming from the checkpoint before it instead: %s (step %s)%s",
@@ -146,10 +149,11 @@ def load_state(path: str | Path, map_location: str | torch.device = "cpu", fallb
 def _set_aside(path: Path) -> Path | None:
     """Rename a bad checkpoint out of the rotation (so the next save cannot move it onto
     the good ``previous.pt``); keep it for inspection."""
-    if not path.is_file():
-        return None
     aside = path.with_name(path.name + CORRUPT_SUFFIX)
-    os.replace(path, aside)
+    try:
+        os.replace(path, aside)
+    except FileNotFoundError:  # another rank of the same job set it aside first
+        return None
     return aside
 
 
