@@ -232,3 +232,18 @@ def test_decompression_bomb_is_listed_and_skippable_when_sharding(
     )
     assert [s["path"] for s in summary["skipped"]] == [str(victim)]
     assert sum(info["count"] for info in summary["splits"].values()) == 15
+
+
+def test_shard_command_skips_and_lists_a_bomb_with_skip_bad(tmp_path, sample_dir, copy_pairs, capsys):
+    raw = copy_pairs(sample_dir, tmp_path / "raw")
+    victim = min((raw / "vi").iterdir())
+    victim.write_bytes(_bomb_png(20000, 20000))
+    params = tmp_path / "params.yaml"
+    params.write_text(yaml.safe_dump({"data": {"shard_root": str(tmp_path / "shards")}}))
+    args = ["data", "shard", "sample", "--raw", str(raw), "--params", str(params), "--no-progress"]
+    assert main(args) == 1  # not an uncaught DecompressionBombError
+    assert str(victim) in capsys.readouterr().err
+    assert main([*args, "--skip-bad"]) == 0
+    out = capsys.readouterr().out
+    assert f"skipped: {victim}: " in out and "(train 11, test 4 pairs)" in out
+    assert sum(info["count"] for info in load_summary(tmp_path / "shards" / "sample")["splits"].values()) == 15
