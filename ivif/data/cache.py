@@ -47,7 +47,14 @@ class CacheError(ValueError):
 
 
 class CacheIntegrityError(CacheError):
-    """A cache file's bytes differ from the sha256 recorded in meta.json when it was written."""
+    """A cache file's bytes differ from the sha256 recorded in meta.json when it was written.
+
+    ``problems`` has one message per bad file.
+    """
+
+    def __init__(self, message: str, problems: list[str] | None = None):
+        super().__init__(message)
+        self.problems = list(problems) if problems else [message]
 
 
 def pixel_file(modality: str) -> str:
@@ -127,7 +134,7 @@ def verify_cache(root: str | Path) -> list[str]:
     try:
         ImageCache(root, verify=True)
     except CacheIntegrityError as exc:
-        return [str(problem) for problem in exc.args[1]] if len(exc.args) > 1 else [str(exc)]
+        return exc.problems
     except CacheError as exc:
         return [str(exc)]
     return []
