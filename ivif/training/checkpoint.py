@@ -43,6 +43,7 @@ from ivif.models.checkpoint import (
 log = logging.getLogger(__name__)
 
 STATE_FORMAT = "ivif-train-state/2"
+LEGACY_STATE_FORMATS = ("ivif-train-state/1",)  # no content hash: resumable, unchecked
 PREVIOUS_CHECKPOINT = "previous.pt"
 CORRUPT_SUFFIX = ".corrupt"
 
@@ -164,14 +165,15 @@ def _load_checked(path: Path, map_location) -> dict[str, Any]:
         state = torch.load(path, map_location=map_location, weights_only=True)
     except Exception as exc:  # a truncated or foreign file: say which, and what to do
         raise CheckpointError(f"{path}: cannot read the training checkpoint ({exc}); {_fix(path)}") from exc
-    if not isinstance(state, dict) or state.get("format") != STATE_FORMAT:
+    if not isinstance(state, dict) or state.get("format") not in (STATE_FORMAT, *LEGACY_STATE_FORMATS):
         raise CheckpointError(f"{path}: not an ivif training checkpoint (format {STATE_FORMAT!r} expected); {_fix(path)}")
-    try:
-        verify_payload(state, path, _fix(path))
-    except CorruptCheckpointError as exc:
-        raise CheckpointError(str(exc)) from exc
+    if state["format"] == STATE_FORMAT:
+        try:
+            verify_payload(state, path, _fix(path))
+        except CorruptCheckpointError as exc:
+            raise CheckpointError(str(exc)) from exc
     state = dict(state)
-    state.pop(HASH_KEY)
+    state.pop(HASH_KEY, None)
     state["loaded_from"] = str(path)
     return state
 

@@ -190,3 +190,9 @@ def test_a_full_disk_during_training_names_the_checkpoint_it_was_writing(tiny_pr
         assert not [p for p in (small / "run" / "checkpoints").iterdir()]  # no half-written file or temporary
     finally:
         subprocess.run(["umount", str(small)], check=True)
+
+
+def test_a_training_checkpoint_of_the_previous_format_still_resumes(tmp_path):
+    legacy = tmp_path / "last.pt"
+    torch.save({"format": "ivif-train-state/1", "step": 3, "model": {"w": _weights(3)}}, legacy)
+    assert load_state(legacy, fallback=False)["step"] == 3
