@@ -13,6 +13,7 @@ import importlib
 import sys
 
 from ivif import __version__
+from ivif.io.atomic import DiskFullError
 
 # command name -> module implementing it
 COMMANDS = {
@@ -54,7 +55,8 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     try:
         return int(args.func(args) or 0)
-    except (CLIError, FileNotFoundError, ValueError) as exc:
-        # Library errors carry the offending file and the fix in their message.
+    except (CLIError, FileNotFoundError, ValueError, DiskFullError) as exc:
+        # Library errors carry the offending file and the fix in their message (a full
+        # disk too: DiskFullError names the file being written).
         print(f"ivif {args.command}: error: {exc}", file=sys.stderr)
         return 1

@@ -6,9 +6,12 @@ explicitly. Examples::
     ivif data list
     ivif data fetch msrs
     ivif data fetch m3fd --from ~/Downloads/M3FD_Detection.zip
+    ivif data fetch mytno --from ../shared/data/tno42   # your own data: ir/ + vi/
     ivif data validate data/raw/roadscene --ir cropinfrared --vi crop_LR_visible
     ivif data shard sample
     ivif data cache sample
+    ivif data verify sample            # shards and caches against their recorded hashes
+    ivif data verify data/cache/sample/test
 """
 
 from __future__ import annotations
@@ -28,7 +31,7 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     listing.set_defaults(func=run_list)
 
     fetch = actions.add_parser("fetch", help="download or import a dataset into data/raw/<dataset>")
-    fetch.add_argument("dataset")
+    fetch.add_argument("dataset", help="a registry name (ivif data list) or a name of your own (with --from)")
     fetch.add_argument("--from", dest="source", metavar="PATH", help="local archive or folder to import instead of downloading")
     fetch.add_argument("--dest", metavar="DIR", help="destination (default: <data.raw_root>/<dataset>)")
     fetch.add_argument("--downloads", metavar="DIR", help="where archives are downloaded (default: data.download_dir)")
@@ -58,6 +61,16 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     cache.add_argument("--out", metavar="DIR", help="cache folder (default: <data.cache_root>/<dataset>)")
     _common(cache)
     cache.set_defaults(func=run_cache)
+
+    verify = actions.add_parser(
+        "verify", help="check shards and caches against the hashes recorded when they were written"
+    )
+    verify.add_argument(
+        "targets", nargs="*", metavar="DATASET|PATH",
+        help="dataset names, shard folders or cache folders (default: every dataset of data.datasets)",
+    )
+    verify.add_argument("--params", default=DEFAULT_PARAMS, help="params file (default: params.yaml)")
+    verify.set_defaults(func=run_verify)
     return parser
 
 
@@ -88,10 +101,10 @@ def run_fetch(args) -> int:
     from ivif.cli import CLIError
     from ivif.data.download import DownloadError
     from ivif.data.fetch import fetch_dataset
-    from ivif.data.registry import get_dataset
+    from ivif.data.registry import resolve_dataset
 
     config = _data_config(args)
-    spec = get_dataset(args.dataset)
+    spec = resolve_dataset(args.dataset)
     dest = Path(args.dest or Path(config.raw_root) / spec.name)
     source = args.source or config.local_source(spec.name)
     try:
@@ -121,18 +134,19 @@ def run_validate(args) -> int:
 def run_shard(args) -> int:
     from ivif.data.config import ShardConfig
     from ivif.data.layout import plan_splits
-    from ivif.data.registry import get_dataset
+    from ivif.data.registry import layout_for, resolve_dataset
     from ivif.data.shard import write_shards
     from ivif.params import load_params, section
 
     params = load_params(args.params)
     config = _data_config(args)
     shard_config = section(params, "shard", ShardConfig)
-    spec = get_dataset(args.dataset)
+    spec = resolve_dataset(args.dataset)
     raw = Path(args.raw or Path(config.raw_root) / spec.name)
+    spec = layout_for(spec, raw)  # upstream layout or plain ir/ + vi/
     out = Path(args.out or Path(config.shard_root) / spec.name)
     skip_bad = shard_config.skip_bad if args.skip_bad is None else args.skip_bad
-    plan = plan_splits(spec, raw, shard_config.split_rule())
+    plan = plan_splits(spec, raw, shard_config.split_rule(spec.name))
     summary = write_shards(
         spec.name, plan, out, samples_per_tar=shard_config.samples_per_tar, skip_bad=skip_bad, progress=not args.no_progress
     )
@@ -165,3 +179,45 @@ def run_cache(args) -> int:
     caches = build_caches(shards, out, progress=not args.no_progress)
     print(f"{args.dataset}: caches {', '.join(str(p) for p in caches.values())}")
     return 0
+
+
+def run_verify(args) -> int:
+    """Print one line per checked folder and per bad file; exit 1 when any file is bad."""
+    from ivif.cli import CLIError
+
+    config = _data_config(args)
+    folders = []
+    for target in args.targets or config.datasets:
+        found = _verify_folders(Path(target), config)
+        if not found:
+            raise CLIError(f"{target}: not a dataset with shards or caches, nor a shard or cache folder; build it with `dvc repro`")
+        folders.extend(found)
+    bad = 0
+    for kind, folder, check in folders:
+        problems = check(folder)
+        for problem in problems:
+            print(f"BAD {problem}")
+        bad += len(problems)
+        print(f"{'ok ' if not problems else 'BAD'} {kind} {folder}")
+    print(f"{len(folders)} folder(s) checked, {bad} bad file(s)")
+    return 1 if bad else 0
+
+
+def _verify_folders(target: Path, config) -> list:
+    """(kind, folder, check) for every shard set and cache found at ``target``."""
+    from ivif.data.cache import META_NAME, verify_cache
+    from ivif.data.shard import SUMMARY_NAME, verify_shards
+
+    def at(folder: Path) -> list:
+        if (folder / SUMMARY_NAME).is_file():
+            return [("shards", folder, verify_shards)]
+        if (folder / META_NAME).is_file():
+            return [("cache", folder, verify_cache)]
+        if folder.is_dir():  # <cache_root>/<dataset>: one cache per split
+            return [("cache", sub, verify_cache) for sub in sorted(folder.iterdir()) if (sub / META_NAME).is_file()]
+        return []
+
+    if target.exists():
+        return at(target)
+    name = str(target)
+    return at(Path(config.shard_root) / name) + at(Path(config.cache_root) / name)

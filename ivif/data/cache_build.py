@@ -18,7 +18,6 @@ came from so that later stages (pairing manifests, training runs) can pin them:
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -26,13 +25,11 @@ from typing import Any
 import numpy as np
 from tqdm import tqdm
 
-from ivif.data.cache import write_cache
+from ivif.data.cache import update_meta, write_cache
 from ivif.data.digest import combined_sha256
 from ivif.data.shard import MODALITIES, load_summary
 from ivif.data.shard_reader import iter_samples, split_tars
-from ivif.io.atomic import atomic_dir, atomic_write_text
-
-CACHE_META = "meta.json"  # written by ivif.data.cache.write_cache
+from ivif.io.atomic import atomic_dir, sweep_stale_temps
 
 
 class ShardMismatchError(ValueError):
@@ -46,6 +43,7 @@ def build_caches(shard_dir: str | Path, out_dir: str | Path, progress: bool = Tr
     """
     shard_dir, out_dir = Path(shard_dir), Path(out_dir)
     summary = load_summary(shard_dir)
+    sweep_stale_temps(out_dir.parent)  # what a killed earlier run left (e.g. data/cache/.sample.ivif-tmp-*)
     with atomic_dir(out_dir) as tmp:
         for split, info in sorted(summary["splits"].items()):
             meta = _cache_meta(summary, split)
@@ -54,7 +52,7 @@ def build_caches(shard_dir: str | Path, out_dir: str | Path, progress: bool = Tr
             desc = f"cache {summary['dataset']}/{split}"
             with tqdm(records, total=info["count"], desc=desc, unit="pair", disable=not progress) as bar:
                 write_cache(tmp / split, _collect_sources(bar, sources), meta)
-            _add_to_meta(tmp / split, {"sources": sources})
+            update_meta(tmp / split, {"sources": sources})
     return {split: out_dir / split for split in sorted(summary["splits"])}
 
 
@@ -85,13 +83,6 @@ def _collect_sources(records, sources: dict[str, dict[str, str]]) -> Iterator[tu
     for name, ir, vi, files in records:
         sources[name] = files
         yield name, ir, vi
-
-
-def _add_to_meta(cache_dir: Path, extra: dict[str, Any]) -> None:
-    """Merge ``extra`` into a freshly written cache's meta.json (known only after writing)."""
-    path = cache_dir / CACHE_META
-    body = {**json.loads(path.read_text()), **extra}
-    atomic_write_text(path, json.dumps(body, indent=2, sort_keys=True))
 
 
 def _zip_exact(a: Iterator, b: Iterator, where: str) -> Iterator[tuple]:

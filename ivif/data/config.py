@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ivif.data.registry import SAMPLE, get_dataset
+from ivif.data.registry import DATASETS, SAMPLE, resolve_dataset
 from ivif.data.split import SplitRule
 
 
@@ -15,7 +15,8 @@ class DataConfig:
     """Where data lives and which datasets the pipeline runs on.
 
     Attributes:
-        datasets: registry names the DVC stages run for (``dvc.yaml`` foreach).
+        datasets: datasets the DVC stages run for (``dvc.yaml`` foreach): registry names
+            or names of your own (imported from ``import_from``).
         sample_dir: the embedded sample shipped with the repo.
         raw_root: fetched/imported datasets, one folder per dataset.
         download_dir: downloaded archives (kept so a re-run resumes or skips).
@@ -35,7 +36,13 @@ class DataConfig:
 
     def __post_init__(self) -> None:
         for name in (*self.datasets, *self.import_from):
-            get_dataset(name)  # raises with the list of known names
+            resolve_dataset(name)  # a registered dataset or one of your own; raises for a bad name
+        for name in self.datasets:
+            if name not in DATASETS and name not in self.import_from:
+                raise ValueError(
+                    f"unknown dataset {name!r} (registered: {', '.join(DATASETS)}): to use your own data under that name, "
+                    f"add data.import_from: {{{name}: DIR}} (DIR holding ir/ + vi/ with the same file stems)"
+                )
 
     def local_source(self, dataset: str) -> Path | None:
         """The local archive/folder to import ``dataset`` from, if any."""
@@ -51,8 +58,12 @@ class ShardConfig:
     """How datasets become WebDataset shards.
 
     Attributes:
-        test_fraction: held-out share for datasets without an official split.
+        test_fraction: held-out share for datasets without an official split, in (0, 1];
+            1.0 puts every pair in ``test`` (score a dataset whole).
         seed: seed of that split.
+        test_fractions: dataset -> its own test_fraction, overriding ``test_fraction``
+            (e.g. ``{mytno: 1.0}`` scores that dataset whole while the others keep a
+            train split).
         samples_per_tar: maximum samples per tar before a new one starts.
         skip_bad: leave out (and list) bad pairs instead of failing.
     """
@@ -61,11 +72,15 @@ class ShardConfig:
     seed: int = 0
     samples_per_tar: int = 1000
     skip_bad: bool = False
+    test_fractions: Mapping[str, float] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if self.samples_per_tar < 1:
             raise ValueError(f"samples_per_tar must be >= 1, got {self.samples_per_tar}")
         self.split_rule()  # validates test_fraction
+        for dataset in self.test_fractions:
+            self.split_rule(dataset)
 
-    def split_rule(self) -> SplitRule:
-        return SplitRule(test_fraction=self.test_fraction, seed=self.seed)
+    def split_rule(self, dataset: str | None = None) -> SplitRule:
+        """The seeded split rule of ``dataset`` (its ``test_fractions`` entry, else ``test_fraction``)."""
+        return SplitRule(test_fraction=self.test_fractions.get(dataset, self.test_fraction), seed=self.seed)

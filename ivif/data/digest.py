@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import hashlib
+import json
 from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 CHUNK_BYTES = 1 << 20
 
@@ -25,3 +27,10 @@ def combined_sha256(file_hashes: Mapping[str, str]) -> str:
     """
     lines = "".join(f"{name} {file_hashes[name]}\n" for name in sorted(file_hashes))
     return hashlib.sha256(lines.encode("utf-8")).hexdigest()
+
+
+def json_sha256(body: Mapping[str, Any], skip: str) -> str:
+    """SHA-256 of a JSON document's content without its ``skip`` key (its own hash):
+    canonical form (sorted keys, no whitespace), so re-indenting does not change it."""
+    content = {key: value for key, value in body.items() if key != skip}
+    return hashlib.sha256(json.dumps(content, sort_keys=True, separators=(",", ":")).encode("utf-8")).hexdigest()

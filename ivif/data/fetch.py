@@ -13,7 +13,6 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import tempfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -21,8 +20,8 @@ from typing import Any
 from ivif.data.archive import extract_archive, is_archive
 from ivif.data.digest import sha256_file
 from ivif.data.download import download
-from ivif.data.registry import DatasetSpec
-from ivif.io.atomic import atomic_dir
+from ivif.data.registry import PLAIN_IR, PLAIN_VI, DatasetSpec
+from ivif.io.atomic import atomic_dir, sweep_stale_temps, temp_name
 
 PROVENANCE_NAME = ".ivif-source.json"
 
@@ -75,11 +74,14 @@ def _place(
     spec: DatasetSpec, dest: Path, entries: list[dict[str, Any]], log: Callable[[str], None], progress: bool
 ) -> dict[str, Any]:
     dest.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{dest.name}.", suffix=".staging", dir=dest.parent))
+    sweep_stale_temps(dest.parent)  # what a killed earlier fetch left
+    staging = temp_name(dest, ".staging")
+    staging.mkdir()
     try:
         for entry in entries:
             _unpack(Path(entry["path"]), staging, entry["kind"], progress)
         content = _unwrap_single_folder(staging, spec)
+        _check_layout(spec, content, entries)
         record = {"dataset": spec.name, "sources": entries}
         with atomic_dir(dest) as out:
             for child in sorted(content.iterdir()):
@@ -89,6 +91,21 @@ def _place(
         shutil.rmtree(staging, ignore_errors=True)
     log(f"{spec.name}: ready in {dest}")
     return record
+
+
+def _check_layout(spec: DatasetSpec, content: Path, entries: list[dict[str, Any]]) -> None:
+    """Refuse, before anything is placed, a source that has neither the dataset's
+    upstream folders nor the plain ``ir/`` + ``vi/`` layout."""
+    candidates = {c for folders in spec.splits.values() for c in (*folders.ir, *folders.vi)} | {PLAIN_IR, PLAIN_VI}
+    if any((content / c).is_dir() for c in candidates):
+        return
+    expected = " + ".join(f"{'|'.join(f.ir)}/ and {'|'.join(f.vi)}/" for f in spec.splits.values())
+    found = sorted(p.name for p in content.iterdir() if not p.name.startswith("."))[:10]
+    source = ", ".join(entry["path"] for entry in entries)
+    raise ValueError(
+        f"{source}: no image folders for {spec.name}: expected {expected} (or {PLAIN_IR}/ + {PLAIN_VI}/ with the "
+        f"same file stems), found {found}; point --from at the folder that holds them"
+    )
 
 
 def _unpack(path: Path, staging: Path, kind: str, progress: bool) -> None:
@@ -101,6 +118,7 @@ def _unpack(path: Path, staging: Path, kind: str, progress: bool) -> None:
 def _unwrap_single_folder(root: Path, spec: DatasetSpec) -> Path:
     """Descend through lone wrapping folders until the registry's layout is at the top."""
     expected_tops = {candidate.split("/")[0] for folders in spec.splits.values() for candidate in (*folders.ir, *folders.vi)}
+    expected_tops |= {PLAIN_IR, PLAIN_VI}
     while not any((root / top).is_dir() for top in expected_tops):
         visible = [p for p in root.iterdir() if not p.name.startswith(".")]
         if len(visible) != 1 or not visible[0].is_dir():

@@ -14,7 +14,20 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from ivif.data.images import IMAGE_SUFFIXES, DecodedImage, ImageProblem, read_ir, read_vi
+from PIL import Image
+
+from ivif.data.images import (
+    IMAGE_SUFFIXES,
+    DecodedImage,
+    ImageProblem,
+    read_ir,
+    read_vi,
+)
+
+# What reading one file may raise besides ImageProblem: any corrupt-data error of the
+# decoder, and PIL's decompression-bomb refusal (not a ValueError/OSError), so one bad
+# file is listed (and skippable with --skip-bad), never an uncaught crash.
+READ_ERRORS = (ValueError, OSError, SyntaxError, Image.DecompressionBombError)
 
 SKIP_HINT = "fix or remove the files listed, or pass --skip-bad to leave those pairs out"
 
@@ -137,4 +150,8 @@ def _read(reader: Callable[[Path], DecodedImage], path: Path, problems: list[Pro
         # The message already starts with the path; keep only the reason.
         reason = str(exc).removeprefix(f"{path}: ")
         problems.append(Problem(path, reason))
+        return None
+    except READ_ERRORS as exc:
+        reason = str(exc).removeprefix(f"{path}: ")
+        problems.append(Problem(path, f"unreadable image ({type(exc).__name__}: {reason}); re-export it or leave it out"))
         return None

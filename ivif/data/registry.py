@@ -7,12 +7,20 @@ One :class:`DatasetSpec` per dataset, registered by name in :data:`DATASETS`. Fe
 
 A spec whose ``splits`` has the single key :data:`POOLED` has no official split: the
 shard stage splits it into ``train``/``test`` with the seeded rule of ``params.yaml``.
+
+Your own data is first-class: any other valid name is a dataset of your own
+(:func:`user_dataset`), a folder with ``ir/`` + ``vi/`` (same file stems) imported with
+``ivif data fetch NAME --from DIR`` and then used like a registered one
+(``data.datasets: [NAME]``). Registered datasets accept that plain layout too, next to
+their upstream one (:func:`layout_for`). :func:`resolve_dataset` is the one lookup.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from pathlib import Path
 from types import MappingProxyType
 
 # Split names every later stage uses.
@@ -21,6 +29,12 @@ TEST = "test"
 SPLITS = (TRAIN, TEST)
 # Key of ``DatasetSpec.splits`` for a dataset without an official split.
 POOLED = "all"
+# The layout of a dataset of your own: <root>/ir/ and <root>/vi/, same file stems.
+PLAIN_IR = "ir"
+PLAIN_VI = "vi"
+# A dataset name is a folder name under data/raw, data/shards... and a DVC stage key
+# (fetch@NAME): letters, digits, '_' and '-'.
+_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")
 
 
 @dataclass(frozen=True)
@@ -64,7 +78,8 @@ class DatasetSpec:
         sources: archives to download; empty for import-only datasets.
         import_hint: what the user must download by hand (import-only datasets).
         splits: split name (or :data:`POOLED`) -> IR/visible folders.
-        expected_pairs: pair count per split as published (a mismatch is a warning).
+        expected_pairs: pair count per split as published (a mismatch is a warning);
+            empty when unknown (datasets of your own).
         file_pattern: the image files to expect there (informative; ingest reads any
             supported image, see :mod:`ivif.data.images`).
         licence: licence/terms note, shown by ``ivif data list``.
@@ -82,7 +97,7 @@ class DatasetSpec:
     notes: str = ""
 
     def __post_init__(self) -> None:
-        if set(self.expected_pairs) != set(self.splits):
+        if self.expected_pairs and set(self.expected_pairs) != set(self.splits):
             raise ValueError(f"{self.name}: expected_pairs keys {sorted(self.expected_pairs)} != splits {sorted(self.splits)}")
         if POOLED in self.splits and len(self.splits) != 1:
             raise ValueError(f"{self.name}: a pooled dataset has exactly one entry, {POOLED!r}")
@@ -191,11 +206,11 @@ ROADSCENE = DatasetSpec(
             sha256=None,  # branch archive: no stable checksum
         ),
     ),
-    splits={POOLED: _folders("cropinfrared", "crop_LR_visible")},
+    splits={POOLED: _folders(("cropinfrared", PLAIN_IR), ("crop_LR_visible", PLAIN_VI))},
     expected_pairs={POOLED: 221},
     file_pattern="*.jpg",
     licence="research use; cite Xu et al., TPAMI 2020 (U2Fusion). Derived from the FLIR ADAS dataset.",
-    notes="IR grayscale JPEG in cropinfrared/, visible RGB JPEG in crop_LR_visible/; 218 distinct sizes.",
+    notes="IR grayscale JPEG in cropinfrared/, visible RGB JPEG in crop_LR_visible/ (ir/ + vi/ also accepted); 218 distinct sizes.",
 )
 
 DATASETS: Mapping[str, DatasetSpec] = MappingProxyType(
@@ -213,3 +228,64 @@ def get_dataset(name: str) -> DatasetSpec:
         return DATASETS[name]
     except KeyError:
         raise UnknownDatasetError(f"unknown dataset {name!r}; known datasets: {', '.join(DATASETS)}") from None
+
+
+def user_dataset(name: str) -> DatasetSpec:
+    """A dataset of your own called ``name``: ``ir/`` + ``vi/`` with matching stems, no
+    official split (the seeded rule splits it; ``shard.test_fraction: 1.0`` puts every
+    pair in ``test`` to score it whole), imported with ``--from``."""
+    check_name(name)
+    return DatasetSpec(
+        name=name,
+        title=f"{name} (your own data)",
+        homepage="",
+        splits={POOLED: _folders(PLAIN_IR, PLAIN_VI)},
+        expected_pairs={},
+        file_pattern=_IMAGES,
+        licence="yours",
+        import_hint=(
+            f"{name!r} is not a registered dataset (ivif data list), so it is imported from your own folder: "
+            f"`ivif data fetch {name} --from DIR` (or params data.import_from: {{{name}: DIR}}), "
+            f"DIR holding {PLAIN_IR}/ and {PLAIN_VI}/ with the same file stems"
+        ),
+        notes=f"your own data: {PLAIN_IR}/ + {PLAIN_VI}/ with matching file stems",
+    )
+
+
+def check_name(name: str) -> str:
+    """``name`` if it can name a dataset (folder and DVC stage key), else a clear error."""
+    if not _NAME.match(name):
+        raise UnknownDatasetError(
+            f"dataset name {name!r} is not allowed: use letters, digits, '_' and '-' (at most 64, first a letter or digit)"
+        )
+    return name
+
+
+def resolve_dataset(name: str) -> DatasetSpec:
+    """The registered spec of ``name``, or a dataset of your own by that name."""
+    return DATASETS[name] if name in DATASETS else user_dataset(name)
+
+
+def is_registered(name: str) -> bool:
+    return name in DATASETS
+
+
+def layout_for(spec: DatasetSpec, root: str | Path) -> DatasetSpec:
+    """``spec`` as it applies to the fetched folder ``root``.
+
+    A registered dataset imported in the plain ``ir/`` + ``vi/`` layout instead of its
+    upstream one (MSRS without ``train/``/``test/``, RoadScene...) is read as a pooled
+    dataset in that layout; otherwise ``spec`` is returned unchanged.
+    """
+    root = Path(root)
+    upstream = [c for folders in spec.splits.values() for c in (*folders.ir, *folders.vi)]
+    if any((root / candidate).is_dir() for candidate in upstream):
+        return spec
+    if not ((root / PLAIN_IR).is_dir() and (root / PLAIN_VI).is_dir()):
+        return spec  # neither: the shard step names the folders it expected
+    total = sum(spec.expected_pairs.values())
+    return replace(
+        spec,
+        splits={POOLED: _folders(PLAIN_IR, PLAIN_VI)},
+        expected_pairs={POOLED: total} if total else {},
+    )

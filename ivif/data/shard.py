@@ -2,7 +2,8 @@
 
 Layout of one dataset's shard folder::
 
-    shards.json                    summary: counts, split rule, sha256 of every tar
+    shards.json                    summary: counts, split rule, sha256 of every tar,
+                                   and summary_sha256 (of the summary itself)
     <split>/ir-000000.tar          IR samples:  <key>.png (L) + <key>.json
     <split>/vi-000000.tar          visible samples: <key>.png (L or RGB) + <key>.json
 
@@ -10,6 +11,11 @@ IR and visible tars of a split hold the same keys in the same (sorted) order. Pi
 are PNG (lossless). Tar headers carry mtime 0, uid/gid 0 and a fixed owner name, and
 samples are written in sorted order, so the same inputs give byte-identical tars on a
 machine, run after run (``dvc repro`` twice gives the same hashes).
+
+Integrity: every reader checks ``shards.json`` against its own ``summary_sha256`` and
+each tar against the sha256 recorded there before using it
+(:func:`ivif.data.shard_reader.split_tars`); a mismatch names the file and the rebuild
+command (:class:`ShardIntegrityError`).
 """
 
 from __future__ import annotations
@@ -23,21 +29,31 @@ import webdataset as wds
 from tqdm import tqdm
 
 from ivif.data.cache import MODALITIES
-from ivif.data.digest import sha256_file
+from ivif.data.digest import json_sha256, sha256_file
 from ivif.data.images import DecodedImage, encode_png
 from ivif.data.ingest import IngestError, LoadedPair, Problem, iter_loaded
 from ivif.data.layout import SplitPlan
 from ivif.data.registry import SPLITS
-from ivif.io.atomic import atomic_dir, atomic_write_text
+from ivif.io.atomic import atomic_dir, atomic_write_text, sweep_stale_temps
 
-SHARD_SET_FORMAT = "ivif-shards/1"
+SHARD_SET_FORMAT = "ivif-shards/2"
 SUMMARY_NAME = "shards.json"
+SUMMARY_HASH_KEY = "summary_sha256"
 TAR_DIGITS = 6
 # Fixed tar header fields: what makes the bytes independent of who/when wrote them.
 TAR_MTIME = 0
 TAR_OWNER = "ivif"
 TAR_FILE_MODE = 0o444
 _KEY_UNSAFE = re.compile(r"[^0-9A-Za-z_-]")
+
+
+class ShardIntegrityError(ValueError):
+    """A shard file's bytes differ from what was recorded when the shards were written."""
+
+
+def rebuild_hint(dataset: str) -> str:
+    """What to run to rebuild a dataset's shards."""
+    return f"rebuild them with `dvc repro shard@{dataset}` (or `ivif data shard {dataset}`)"
 
 
 def sample_key(name: str) -> str:
@@ -67,6 +83,7 @@ def write_shards(
     ``shards.json``.
     """
     out_dir = Path(out_dir)
+    sweep_stale_temps(out_dir.parent)  # what a killed earlier run left
     problems: list[Problem] = list(plan.problems)
     counts: dict[str, int] = {}
     _check_unique_keys(plan)
@@ -88,10 +105,51 @@ def load_summary(shard_dir: str | Path) -> dict[str, Any]:
     path = Path(shard_dir) / SUMMARY_NAME
     if not path.is_file():
         raise FileNotFoundError(f"{path}: no shard summary; build the shards with `ivif data shard`")
-    summary = json.loads(path.read_text())
-    if summary.get("format") != SHARD_SET_FORMAT:
-        raise ValueError(f"{path}: format {summary.get('format')!r}, expected {SHARD_SET_FORMAT!r}; rebuild the shards")
+    try:
+        summary = json.loads(path.read_text())
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ShardIntegrityError(f"{path}: not valid JSON ({exc}); corrupt: {rebuild_hint(Path(shard_dir).name)}") from exc
+    if not isinstance(summary, dict) or summary.get("format") != SHARD_SET_FORMAT:
+        got = summary.get("format") if isinstance(summary, dict) else None
+        raise ValueError(f"{path}: format {got!r}, expected {SHARD_SET_FORMAT!r}; {rebuild_hint(Path(shard_dir).name)}")
+    if summary.get(SUMMARY_HASH_KEY) != json_sha256(summary, SUMMARY_HASH_KEY):
+        raise ShardIntegrityError(
+            f"{path}: content does not match its {SUMMARY_HASH_KEY} (changed after it was written); "
+            f"corrupt: {rebuild_hint(summary.get('dataset') or Path(shard_dir).name)}"
+        )
     return summary
+
+
+def verify_tar(shard_dir: Path, entry: dict[str, str], dataset: str) -> None:
+    """Raise :class:`ShardIntegrityError` unless the tar of a ``shards.json`` entry exists
+    with the sha256 recorded there."""
+    path = shard_dir / entry["path"]
+    if not path.is_file():
+        raise ShardIntegrityError(f"{path}: shard tar missing (listed in {shard_dir / SUMMARY_NAME}); {rebuild_hint(dataset)}")
+    actual = sha256_file(path)
+    if actual != entry["sha256"]:
+        raise ShardIntegrityError(
+            f"{path}: corrupt shard: sha256 {actual[:16]}... differs from {entry['sha256'][:16]}... recorded in "
+            f"{shard_dir / SUMMARY_NAME}; {rebuild_hint(dataset)}"
+        )
+
+
+def verify_shards(shard_dir: str | Path) -> list[str]:
+    """Check ``shards.json`` and every tar it lists; one message per bad file (empty: all good)."""
+    shard_dir = Path(shard_dir)
+    try:
+        summary = load_summary(shard_dir)
+    except (FileNotFoundError, ValueError) as exc:
+        return [str(exc)]
+    problems = []
+    for info in summary["splits"].values():
+        for entries in info["tars"].values():
+            for entry in entries:
+                try:
+                    verify_tar(shard_dir, entry, summary["dataset"])
+                except ShardIntegrityError as exc:
+                    problems.append(str(exc))
+    return problems
 
 
 def _write_split(dataset: str, split: str, pairs, split_dir: Path, samples_per_tar: int, bar: tqdm) -> int:
@@ -167,10 +225,12 @@ def _summary(dataset: str, plan: SplitPlan, root: Path, counts: dict[str, int], 
             for modality in MODALITIES
         }
         splits[split] = {"count": counts[split], "tars": tars}
-    return {
+    summary = {
         "format": SHARD_SET_FORMAT,
         "dataset": dataset,
         "split_rule": plan.rule,
         "splits": splits,
         "skipped": [{"path": str(p.path), "reason": p.reason} for p in problems],
     }
+    summary[SUMMARY_HASH_KEY] = json_sha256(summary, SUMMARY_HASH_KEY)
+    return summary

@@ -165,6 +165,13 @@ def plan_manifest(
     vis_source = Source.from_cache(vis_cache, vis_dataset, split)
     for side, cache in (("IR", ir_cache), ("visible", vis_cache)):
         if len(cache) == 0:
+            rule = cache.meta.get("split_rule") or {}
+            if rule.get("test_fraction") == 1.0:  # the dataset is scored whole: no train split to pair
+                raise PairingError(
+                    f"{side} cache {cache.root} holds no images: {cache.meta.get('dataset')} was sharded with "
+                    f"shard.test_fraction 1.0 (every pair in test, to score it whole), and a manifest needs a train "
+                    f"split; pair another dataset's train split, or lower shard.test_fraction"
+                )
             raise PairingError(f"{side} cache {cache.root} holds no images; rebuild it (`dvc repro cache`)")
         if subset is not None and subset > len(cache):
             raise PairingError(f"subset {subset} is larger than the {len(cache)} images of {side} cache {cache.root}")

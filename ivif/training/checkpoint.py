@@ -9,13 +9,22 @@ bitwise equal to an uninterrupted run's.
 File layout (``torch.save`` of a dict of tensors, numbers and strings only, so it loads
 under ``weights_only=True``)::
 
-    {"format": "ivif-train-state/1", "step", "epoch", "epoch_position",
+    {"format": "ivif-train-state/2", "step", "epoch", "epoch_position",
      "model", "optimizer", "scheduler", "adversary" (GAN only, else None),
-     "rng": {"python", "numpy", "torch", "cuda"}, "config": {...flattened train params}}
+     "rng": {"python", "numpy", "torch", "cuda"}, "config": {...flattened train params},
+     "content_sha256": hash of all of the above (ivif.models.checkpoint.payload_sha256)}
+
+The two latest checkpoints are kept: saving moves the current ``last.pt`` to
+``previous.pt`` before the new one takes its name. Loading checks the content hash; a
+corrupt or unreadable ``last.pt`` is reported by name and the run resumes from
+``previous.pt`` instead (exactly, from that step), so "the last good checkpoint" is
+always a file that was checked.
 """
 
 from __future__ import annotations
 
+import logging
+import os
 import random
 from pathlib import Path
 from typing import Any
@@ -23,10 +32,20 @@ from typing import Any
 import numpy as np
 import torch
 
-from ivif.io.atomic import atomic_write_stream
+from ivif.io.atomic import atomic_path, sweep_stale_temps
+from ivif.models.checkpoint import (
+    HASH_KEY,
+    CorruptCheckpointError,
+    payload_sha256,
+    verify_payload,
+)
 
-STATE_FORMAT = "ivif-train-state/1"
-LAST_CHECKPOINT = "last.pt"
+log = logging.getLogger(__name__)
+
+STATE_FORMAT = "ivif-train-state/2"
+LEGACY_STATE_FORMATS = ("ivif-train-state/1",)  # no content hash: resumable, unchecked
+PREVIOUS_CHECKPOINT = "previous.pt"
+CORRUPT_SUFFIX = ".corrupt"
 
 
 class CheckpointError(ValueError):
@@ -64,26 +83,103 @@ def restore_rng(state: dict[str, Any]) -> None:
         torch.cuda.set_rng_state_all([cuda_state.cpu() for cuda_state in state["cuda"]])
 
 
-def save_state(path: str | Path, state: dict[str, Any]) -> Path:
+def previous_state(path: str | Path) -> Path:
+    """Where :func:`save_state` keeps the checkpoint before ``path`` (``previous.pt`` beside it)."""
+    return Path(path).with_name(PREVIOUS_CHECKPOINT)
+
+
+def has_state(path: str | Path) -> bool:
+    """True when there is something to resume from: ``path`` or the checkpoint before it.
+
+    (A kill between the two renames of :func:`save_state` leaves only ``previous.pt``.)
+    """
+    return Path(path).is_file() or previous_state(path).is_file()
+
+
+def save_state(path: str | Path, state: dict[str, Any], keep_previous: bool = True) -> Path:
     """Write ``state`` (see module docstring) to ``path`` atomically; return the path.
 
     The previous file stays intact until the new one is completely on disk, so a kill
-    at any moment leaves a loadable checkpoint.
+    at any moment leaves a loadable checkpoint. With ``keep_previous`` the file that was
+    at ``path`` becomes ``previous.pt``. Temporaries of an earlier killed write are swept.
     """
     path = Path(path)
-    atomic_write_stream(path, lambda stream: torch.save({"format": STATE_FORMAT, **state}, stream))  # byte-reproducible
+    sweep_stale_temps(path.parent)
+    payload = {"format": STATE_FORMAT, **state}
+    payload[HASH_KEY] = payload_sha256(payload)
+    # Through a stream: given a path, torch.save names its zip records after the file,
+    # and the temporary's random name would make identical states differ byte-wise.
+    with atomic_path(path) as tmp:
+        with open(tmp, "wb") as stream:
+            torch.save(payload, stream)
+        if keep_previous and path.is_file():
+            os.replace(path, previous_state(path))
     return path
 
 
-def load_state(path: str | Path, map_location: str | torch.device = "cpu") -> dict[str, Any]:
-    """Read a checkpoint written by :func:`save_state` (``weights_only=True``)."""
+def load_state(path: str | Path, map_location: str | torch.device = "cpu", fallback: bool = True) -> dict[str, Any]:
+    """Read a checkpoint written by :func:`save_state` (``weights_only=True``), hash checked.
+
+    With ``fallback``, a missing, unreadable or corrupt ``path`` is reported (a warning
+    naming it and why) and ``previous.pt`` is loaded instead when that one is good; the
+    returned state then says where it came from under ``"loaded_from"``. Otherwise
+    :class:`CheckpointError` names the file and what to do.
+    """
     path = Path(path)
+    try:
+        return _load_checked(path, map_location)
+    except CheckpointError as exc:
+        previous = previous_state(path)
+        if not fallback or not previous.is_file() or previous == path:
+            raise
+        try:
+            state = _load_checked(previous, map_location)
+        except CheckpointError as previous_exc:
+            raise CheckpointError(f"{exc}\nthe checkpoint before it is unusable too: {previous_exc}") from exc
+        if not path.exists():
+            log.warning("%s is missing (a save was interrupted); resuming from %s (step %s)", path, previous, state.get("step"))
+            return state
+        kept = _set_aside(path)
+        log.warning(
+            "%s\nresuming from the checkpoint before it instead: %s (step %s)%s",
+            exc, previous, state.get("step"), f"; the bad file is kept as {kept}" if kept else "",
+        )
+        return state
+
+
+def _set_aside(path: Path) -> Path | None:
+    """Rename a bad checkpoint out of the rotation (so the next save cannot move it onto
+    the good ``previous.pt``); keep it for inspection."""
+    aside = path.with_name(path.name + CORRUPT_SUFFIX)
+    try:
+        os.replace(path, aside)
+    except FileNotFoundError:  # another rank of the same job set it aside first
+        return None
+    return aside
+
+
+def _load_checked(path: Path, map_location) -> dict[str, Any]:
     if not path.is_file():
         raise CheckpointError(f"{path}: no training checkpoint to resume from; start without --resume")
     try:
         state = torch.load(path, map_location=map_location, weights_only=True)
     except Exception as exc:  # a truncated or foreign file: say which, and what to do
-        raise CheckpointError(f"{path}: cannot read the training checkpoint ({exc}); delete it to start over") from exc
-    if not isinstance(state, dict) or state.get("format") != STATE_FORMAT:
-        raise CheckpointError(f"{path}: not an ivif training checkpoint (format {STATE_FORMAT!r} expected)")
+        raise CheckpointError(f"{path}: cannot read the training checkpoint ({exc}); {_fix(path)}") from exc
+    if not isinstance(state, dict) or state.get("format") not in (STATE_FORMAT, *LEGACY_STATE_FORMATS):
+        raise CheckpointError(f"{path}: not an ivif training checkpoint (format {STATE_FORMAT!r} expected); {_fix(path)}")
+    if state["format"] == STATE_FORMAT:
+        try:
+            verify_payload(state, path, _fix(path))
+        except CorruptCheckpointError as exc:
+            raise CheckpointError(str(exc)) from exc
+    state = dict(state)
+    state.pop(HASH_KEY, None)
+    state["loaded_from"] = str(path)
     return state
+
+
+def _fix(path: Path) -> str:
+    previous = previous_state(path)
+    if previous != path and previous.is_file():
+        return f"resume from the checkpoint before it ({previous}), or delete both to start over"
+    return "delete it to start over"

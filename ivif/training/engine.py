@@ -47,7 +47,7 @@ from ivif.models.checkpoint import save_checkpoint
 from ivif.pairing.loader import PairDataset
 from ivif.pairing.manifest import load_manifest
 from ivif.params import flatten
-from ivif.training.checkpoint import CheckpointError, capture_rng, load_state, restore_rng, save_state
+from ivif.training.checkpoint import CheckpointError, capture_rng, has_state, load_state, restore_rng, save_state
 from ivif.training.config import TrainConfig
 from ivif.training.distributed import init_distributed, rank_device
 from ivif.training.evaluation import EvalResult, evaluate, preview_grid, write_png
@@ -150,7 +150,7 @@ class Trainer:
         try:
             with freed_memory_retained():  # each step's large tensors are reused, not page-faulted afresh
                 self.setup()
-                if resume and self.paths.last_state.is_file():
+                if resume and has_state(self.paths.last_state):  # last.pt, or previous.pt when last.pt is gone or corrupt
                     self._load(self.paths.last_state)
                 return self._run(stop_after_steps)
         finally:

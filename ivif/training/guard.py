@@ -6,6 +6,8 @@ from pathlib import Path
 
 import torch
 
+from ivif.training.checkpoint import previous_state
+
 ADVICE = "Lower train.lr, keep train.grad_clip > 0, or check the input data for corrupt images."
 
 
@@ -14,8 +16,12 @@ class NonFiniteLossError(RuntimeError):
 
 
 def _kept(last_checkpoint: Path | None) -> str:
-    if last_checkpoint is not None and last_checkpoint.is_file():
-        return f"the last good checkpoint is {last_checkpoint}; resume from it with --resume"
+    # Every checkpoint carries a content hash checked on --resume (a corrupt last.pt falls
+    # back to previous.pt), so the file named here is one that resuming verifies.
+    if last_checkpoint is not None:
+        for kept in (last_checkpoint, previous_state(last_checkpoint)):
+            if kept.is_file():
+                return f"the last good checkpoint is {kept}; resume from it with --resume"
     return "no checkpoint was written before it"
 
 

@@ -8,7 +8,14 @@ import pickle
 import numpy as np
 import pytest
 
-from ivif.data.cache import CACHE_FORMAT, CacheError, ImageCache, write_cache
+from ivif.data.cache import (
+    CACHE_FORMAT,
+    CacheError,
+    CacheIntegrityError,
+    ImageCache,
+    write_cache,
+)
+from ivif.data.digest import json_sha256
 
 RNG = np.random.default_rng(0)
 
@@ -89,8 +96,12 @@ def test_reader_errors_name_the_fix(tmp_path):
     meta_path.write_text(json.dumps({**meta, "format": "ivif-cache/0"}))
     with pytest.raises(CacheError, match="rebuild the cache"):
         ImageCache(tmp_path / "c")
-    meta_path.write_text(json.dumps({**meta, "names": ["a"]}))
-    with pytest.raises(CacheError, match="rows for 1 names"):
+    meta_path.write_text(json.dumps({**meta, "names": ["a"]}))  # edited by hand: refused by its own hash
+    with pytest.raises(CacheIntegrityError, match=rf"{meta_path}: corrupt: content does not match its meta_sha256"):
+        ImageCache(tmp_path / "c")
+    edited = {**meta, "names": ["a"]}
+    meta_path.write_text(json.dumps({**edited, "meta_sha256": json_sha256(edited, "meta_sha256")}))  # re-sealed, still inconsistent
+    with pytest.raises(CacheError, match="shape .* for 1 names"):
         ImageCache(tmp_path / "c")
     with pytest.raises(ValueError, match="modality"):
         ImageCache.__new__(ImageCache).image("rgb", 0)

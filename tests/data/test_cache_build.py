@@ -10,11 +10,11 @@ import pytest
 
 from ivif.data.cache import ImageCache
 from ivif.data.cache_build import ShardMismatchError, build_caches
-from ivif.data.digest import combined_sha256
+from ivif.data.digest import combined_sha256, json_sha256
 from ivif.data.images import read_ir, read_vi
 from ivif.data.layout import plan_splits
 from ivif.data.registry import get_dataset
-from ivif.data.shard import load_summary, write_shards
+from ivif.data.shard import SUMMARY_HASH_KEY, load_summary, write_shards
 from ivif.data.split import SplitRule
 
 ROADSCENE_PICK = 24  # enough of RoadScene's 218 odd sizes to exercise them, fast on 2 cores
@@ -81,6 +81,7 @@ def test_mismatched_tars_are_refused(tmp_path, sample_built):
     summary_path = tmp_path / "shards" / "shards.json"
     summary = json.loads(summary_path.read_text())
     summary["splits"]["train"]["tars"]["vi"] = summary["splits"]["train"]["tars"]["vi"][:1]  # drop a tar
+    summary[SUMMARY_HASH_KEY] = json_sha256(summary, SUMMARY_HASH_KEY)  # a consistent (re-sealed) but wrong summary
     summary_path.write_text(json.dumps(summary))
     with pytest.raises(ShardMismatchError, match="different numbers of samples"):
         build_caches(tmp_path / "shards", tmp_path / "cache2", progress=False)

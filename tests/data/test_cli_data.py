@@ -43,8 +43,10 @@ def test_validate_reports_each_bad_file(tmp_path, shared, copy_pairs, capsys):
 
 
 def test_errors_are_one_clear_message(params, capsys):
-    assert main(["data", "fetch", "llvip", "--params", str(params)]) == 1
-    assert "unknown dataset 'llvip'" in capsys.readouterr().err
+    assert main(["data", "fetch", "llvip", "--params", str(params)]) == 1  # not registered, no --from
+    assert "'llvip' is not a registered dataset" in (err := capsys.readouterr().err) and "--from DIR" in err
+    assert main(["data", "fetch", "../evil", "--params", str(params)]) == 1
+    assert "dataset name '../evil' is not allowed" in capsys.readouterr().err
     assert main(["data", "fetch", "m3fd", "--params", str(params)]) == 1
     assert "--from PATH" in capsys.readouterr().err
     assert main(["data", "cache", "sample", "--params", str(params)]) == 1

@@ -28,7 +28,7 @@ def _run(args: list[str], cwd: Path) -> str:
         "DVC_NO_ANALYTICS": "1",
         "DO_NOT_TRACK": "1",
     }
-    proc = subprocess.run(args, cwd=cwd, env=env, capture_output=True, text=True, timeout=180)
+    proc = subprocess.run(args, cwd=cwd, env=env, capture_output=True, text=True, timeout=180, check=False)
     assert proc.returncode == 0, f"{' '.join(args)} failed:\n{proc.stdout}\n{proc.stderr}"
     return proc.stdout
 

@@ -14,7 +14,7 @@ def test_known_datasets():
     assert get_dataset("msrs").has_official_split
     assert dict(get_dataset("msrs").expected_pairs) == {"train": 1083, "test": 361}
     assert get_dataset("m3fd").import_only and "--from" in get_dataset("m3fd").import_hint
-    assert get_dataset("roadscene").splits[POOLED].vi == ("crop_LR_visible",)
+    assert get_dataset("roadscene").splits[POOLED].vi == ("crop_LR_visible", "vi")  # upstream layout, then plain
     for spec in DATASETS.values():
         assert spec.licence and spec.homepage.startswith("https://")
         for source in spec.sources:

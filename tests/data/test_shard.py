@@ -127,3 +127,21 @@ def test_per_sample_json_for_colour_visible(tmp_path, shared, copy_pairs):
     assert ir["name"] == "carLight.jpg" and ir["key"] == "carLight" and ir["dataset"] == "sample"
     assert (ir["height"], ir["width"]) == (vi["height"], vi["width"])
     assert ir["split"] == vi["split"] in ("train", "test")
+
+
+def test_a_killed_earlier_runs_temporaries_are_swept(tmp_path, sample_dir):
+    import subprocess
+    import sys
+
+    from ivif.data.layout import plan_splits
+    from ivif.data.registry import get_dataset
+    from ivif.data.split import SplitRule
+
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    stale = tmp_path / f".sample.ivif-tmp-{dead.pid}-0123abcd"  # what `ivif data shard` killed mid-way leaves
+    (stale / "train").mkdir(parents=True)
+    (stale / "train" / "ir-000000.tar").write_bytes(b"half")
+    write_shards("sample", plan_splits(get_dataset("sample"), sample_dir, SplitRule()), tmp_path / "sample",
+                 samples_per_tar=100, progress=False)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["sample"]

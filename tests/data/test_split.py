@@ -29,7 +29,12 @@ def test_small_sets_keep_both_sides(n, fraction, n_test):
     assert sum(v == "test" for v in split.values()) == n_test
 
 
-@pytest.mark.parametrize("fraction", [0.0, 1.0, -0.1])
+def test_fraction_one_scores_a_dataset_whole():
+    split = seeded_split(NAMES, SplitRule(test_fraction=1.0))
+    assert set(split.values()) == {"test"} and len(split) == len(NAMES)
+
+
+@pytest.mark.parametrize("fraction", [0.0, 1.01, -0.1])
 def test_invalid_fraction(fraction):
     with pytest.raises(ValueError, match="test_fraction"):
         SplitRule(test_fraction=fraction)

@@ -2,12 +2,26 @@
 
 from __future__ import annotations
 
+import errno
 import os
+import shutil
+import signal
 import stat
+import subprocess
+import sys
 
 import pytest
 
-from ivif.io.atomic import atomic_dir, atomic_path, atomic_write_bytes, atomic_write_stream, atomic_write_text
+from ivif.io.atomic import (
+    DiskFullError,
+    atomic_dir,
+    atomic_path,
+    atomic_write_bytes,
+    atomic_write_stream,
+    atomic_write_text,
+    is_temp_name,
+    sweep_stale_temps,
+)
 
 
 class Boom(RuntimeError):
@@ -106,3 +120,102 @@ def test_stale_leftovers_do_not_block_a_replace(tmp_path):
     with atomic_dir(dest) as tmp:
         (tmp / "b").write_text("b")
     assert [p.name for p in dest.iterdir()] == ["b"]
+
+
+def test_temporaries_have_one_hidden_name_with_the_writers_pid(tmp_path):
+    with atomic_path(tmp_path / "last.pt") as tmp:
+        assert tmp.name.startswith(f".last.pt.ivif-tmp-{os.getpid()}-") and is_temp_name(tmp.name)
+    with atomic_dir(tmp_path / "cache") as tmp:
+        assert tmp.name.startswith(f".cache.ivif-tmp-{os.getpid()}-") and is_temp_name(tmp.name)
+    assert not is_temp_name("last.pt") and not is_temp_name(".hidden") and not is_temp_name(".x.tmp")
+
+
+def _dead_pid() -> int:
+    child = subprocess.Popen([sys.executable, "-c", "pass"])
+    child.wait()
+    return child.pid
+
+
+def test_sweep_removes_temporaries_of_dead_writers_only(tmp_path):
+    dead = _dead_pid()
+    stale_file = tmp_path / f".last.pt.ivif-tmp-{dead}-abcd1234.pt.tmp"
+    stale_file.write_bytes(b"half")
+    stale_dir = tmp_path / f".sample.ivif-tmp-{dead}-0badf00d"
+    stale_dir.mkdir()
+    (stale_dir / "ir.u8").write_bytes(b"half")
+    stale_old = tmp_path / f".sample.ivif-old-{dead}-00000001"
+    stale_old.mkdir()
+    live = tmp_path / f".model.pt.ivif-tmp-{os.getpid()}-12345678.pt.tmp"  # a writer still running
+    live.write_bytes(b"in progress")
+    keep = [tmp_path / "sample", tmp_path / ".gitignore", tmp_path / "notes.tmp"]
+    keep[0].mkdir()
+    keep[1].write_text("x")
+    keep[2].write_text("x")
+
+    removed = sweep_stale_temps(tmp_path)
+
+    assert sorted(removed) == sorted([stale_file, stale_dir, stale_old])
+    assert sorted(tmp_path.iterdir()) == sorted([live, *keep])
+    assert sweep_stale_temps(tmp_path / "missing") == []
+
+
+_KILLED_WRITER = """
+import sys, time
+from ivif.io.atomic import atomic_dir, atomic_path
+with atomic_dir(sys.argv[1]) as tmp, atomic_path(sys.argv[2]) as tmp_file:
+    (tmp / "part").write_bytes(b"x")
+    tmp_file.write_bytes(b"x")
+    print("writing", flush=True)
+    time.sleep(60)
+"""
+
+
+def test_sigkilled_writer_leaves_only_sweepable_temporaries(tmp_path):
+    writer = subprocess.Popen(
+        [sys.executable, "-c", _KILLED_WRITER, str(tmp_path / "out"), str(tmp_path / "last.pt")], stdout=subprocess.PIPE, text=True
+    )
+    assert writer.stdout.readline().strip() == "writing"
+    writer.send_signal(signal.SIGKILL)
+    writer.wait()
+    left = sorted(p.name for p in tmp_path.iterdir())
+    assert len(left) == 2 and all(is_temp_name(name) for name in left)  # hidden, and matched by .dvcignore
+    assert len(sweep_stale_temps(tmp_path)) == 2
+    assert list(tmp_path.iterdir()) == []
+
+
+def _small_filesystem(tmp_path, size: str):
+    """A real, tiny tmpfs; skips where mounting is not allowed (unprivileged CI)."""
+    mount_point = tmp_path / "small"
+    mount_point.mkdir()
+    if shutil.which("mount") is None or os.geteuid() != 0:
+        pytest.skip("mounting a small file system needs root")
+    done = subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(mount_point)], capture_output=True, check=False)
+    if done.returncode != 0:
+        pytest.skip(f"cannot mount a tmpfs here: {done.stderr.decode().strip()}")
+    return mount_point
+
+
+@pytest.fixture
+def small_fs(tmp_path):
+    mount_point = _small_filesystem(tmp_path, "1m")
+    yield mount_point
+    subprocess.run(["umount", str(mount_point)], check=True)
+
+
+def test_full_disk_names_the_file_and_keeps_the_old_one(small_fs):
+    torch = pytest.importorskip("torch")
+    dest = small_fs / "checkpoints" / "last.pt"
+    atomic_write_stream(dest, lambda stream: torch.save({"w": torch.zeros(10)}, stream))
+    before = dest.read_bytes()
+    with pytest.raises(DiskFullError, match=rf"no space left writing {dest}") as caught:
+        atomic_write_stream(dest, lambda stream: torch.save({"w": torch.zeros(1_000_000)}, stream))
+    assert caught.value.errno == errno.ENOSPC and "unexpected pos" not in str(caught.value)
+    assert dest.read_bytes() == before
+    assert sorted(p.name for p in dest.parent.iterdir()) == ["last.pt"]  # the temporary is gone
+
+
+def test_full_disk_in_a_directory_write_names_the_directory(small_fs):
+    dest = small_fs / "cache"
+    with pytest.raises(DiskFullError, match=rf"no space left writing {dest}"), atomic_dir(dest) as tmp:
+        (tmp / "ir.u8").write_bytes(b"\0" * 2_000_000)
+    assert list(small_fs.iterdir()) == []

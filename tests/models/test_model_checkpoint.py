@@ -53,3 +53,21 @@ def test_the_same_checkpoint_is_the_same_bytes(tmp_path):
     first = save_checkpoint(tmp_path / "a" / "model.pt", model_name="cnn", model_kwargs={}, state_dict=state)
     second = save_checkpoint(tmp_path / "b" / "model.pt", model_name="cnn", model_kwargs={}, state_dict=state)
     assert first.read_bytes() == second.read_bytes()
+
+
+def test_checkpoints_of_the_previous_format_still_load_unchecked(tmp_path):
+    model = create_model("cnn", **SMALL)
+    legacy = {"format": "ivif-checkpoint/1", "model_name": "cnn", "model_kwargs": SMALL, "model": model.state_dict()}
+    torch.save(legacy, tmp_path / "old.pt")
+    assert load_checkpoint(tmp_path / "old.pt")["format"] == "ivif-checkpoint/1"
+    load_model(tmp_path / "old.pt")
+
+
+def test_a_checkpoint_without_its_hash_is_refused(tmp_path):
+    model = create_model("cnn", **SMALL)
+    path = save_checkpoint(tmp_path / "ck.pt", model_name="cnn", model_kwargs=SMALL, state_dict=model.state_dict())
+    payload = torch.load(path, weights_only=True)
+    del payload["content_sha256"]  # e.g. a flipped byte in the key's name
+    torch.save(payload, path)
+    with pytest.raises(ValueError, match=rf"{path}: corrupt checkpoint: its content hash .* is missing"):
+        load_checkpoint(path)

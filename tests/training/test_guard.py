@@ -33,3 +33,11 @@ def test_check_finite_accepts_finite_tensors():
     check_finite(torch.ones(3), "x", 1, None)
     with pytest.raises(NonFiniteLossError, match="x became inf at step 2"):
         check_finite(torch.tensor([1.0, float("inf")]), "x", 2, None)
+
+
+def test_guard_names_previous_pt_when_last_pt_was_set_aside(tmp_path):
+    # after a resume from previous.pt (a corrupt last.pt set aside), the good file is previous.pt
+    previous = tmp_path / "previous.pt"
+    previous.write_bytes(b"x")
+    with pytest.raises(NonFiniteLossError, match=rf"the last good checkpoint is {previous}"):
+        check_finite(torch.tensor(float("nan")), "the training loss", 9, tmp_path / "last.pt")
