@@ -20,6 +20,8 @@ from ivif_testkit import (
     write_eval_cache,
 )
 
+from ivif.orchestration.project import OVERRIDES_ENV, PROJECT_ENV
+
 # The project's flows/ is a namespace package run from the project root (python -m
 # flows.retrain); putting the root on sys.path lets tests import it in-process too.
 if str(PROJECT_ROOT) not in sys.path:
@@ -50,6 +52,9 @@ def project_params(root: Path) -> dict:
     }
 
 
+SCRIPTED_OVERRIDES = "scripted.*"  # the operator lets runs steer the scripted trainer
+
+
 @pytest.fixture
 def retrain_project(tmp_path_factory, sample_dir, monkeypatch) -> RetrainProject:
     # flows resolve the store from params unless MLFLOW_TRACKING_URI is set: unset it
@@ -59,6 +64,7 @@ def retrain_project(tmp_path_factory, sample_dir, monkeypatch) -> RetrainProject
     write_eval_cache(sample_dir, root / "cache" / "sample" / "test")
     params = root / "params.yaml"
     params.write_text(yaml.safe_dump(project_params(root)))
+    monkeypatch.setenv(PROJECT_ENV, str(params))  # what `serve`/`run --params` bind
     with mlflow_uris_restored():
         uri = fresh_store(template_store(tmp_path_factory), root, experiment="retrain-tests")
         yield RetrainProject(root, params, uri)
@@ -68,6 +74,7 @@ def retrain_project(tmp_path_factory, sample_dir, monkeypatch) -> RetrainProject
 def scripted_trainer(monkeypatch):
     """Allow the scripted trainer (the operator's env var, as a served deployment would)."""
     monkeypatch.setenv("IVIF_RETRAIN_TRAINERS", SCRIPTED_TRAINER)
+    monkeypatch.setenv(OVERRIDES_ENV, SCRIPTED_OVERRIDES)
     monkeypatch.syspath_prepend(str(FLOWS_TESTS))
 
 
