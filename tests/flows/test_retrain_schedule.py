@@ -52,7 +52,7 @@ def test_serve_dry_run_validates_before_contacting_any_server(tmp_path, capsys):
 
 def test_trainer_allow_list():
     env = {"IVIF_RETRAIN_TRAINERS": "fast=json:dumps, other = os.path:join"}
-    assert allowed_trainers(env) == {"engine": "flows.train:training_flow", "fast": "json:dumps", "other": "os.path:join"}
+    assert allowed_trainers(env) == {"engine": "ivif.orchestration.trainers:engine_trainer", "fast": "json:dumps", "other": "os.path:join"}
     with pytest.raises(ValueError, match="unknown trainer 'os:system'.*IVIF_RETRAIN_TRAINERS"):
         resolve_trainer("os:system", env)
     with pytest.raises(ValueError, match="name=module:function"):
