@@ -93,7 +93,7 @@ def ensure_concurrency_limit(name: str, slots: int = CONCURRENCY_SLOTS) -> None:
 
 
 @flow(name="ivif-retrain")
-def retrain_flow(overrides: list[str] | None = None, trainer: str = "engine", refresh: bool = True) -> dict:
+def retrain_flow(overrides: list[str] | None = None, trainer: str = "engine", refresh: bool = True, params_path: str | None = None) -> dict:
     """Retrain ``train.model`` in the bound project and gate it against the champion;
     returns the gate summary.
 
@@ -106,8 +106,12 @@ def retrain_flow(overrides: list[str] | None = None, trainer: str = "engine", re
             (:data:`ivif.orchestration.project.RUN_OVERRIDABLE`).
         trainer: a name from the trainer allow-list (:mod:`ivif.orchestration.trainers`).
         refresh: re-run the DVC data and manifest stages first.
+        params_path: no longer accepted (runs used to name their project with it); any
+            value fails the run before anything runs.
     """
     logger = get_run_logger()
+    if params_path is not None:
+        raise ProjectError(f"params_path={params_path!r}: a run cannot choose its project; this deployment runs in the project it was served from (serve it from another project's --params instead)")
     project = bound_project()
     root = project.root
     overrides = check_run_overrides(overrides or [])

@@ -19,6 +19,7 @@ from ivif_testkit import (
     template_store,
     write_eval_cache,
 )
+from scripted_trainer import SCRIPTED_OVERRIDES
 
 from ivif.orchestration.project import OVERRIDES_ENV, PROJECT_ENV
 
@@ -50,9 +51,6 @@ def project_params(root: Path) -> dict:
         "retrain": {"data_stages": [], "manifest_stages": [], "out_dir": "runs", "lock_timeout_s": 120},
         "scripted": {"quality": "strong"},
     }
-
-
-SCRIPTED_OVERRIDES = "scripted.*"  # the operator lets runs steer the scripted trainer
 
 
 @pytest.fixture

@@ -20,6 +20,7 @@ from ivif.params import section
 from ivif.registry import TrackingConfig, configure_tracking, log_and_register
 
 SLOW_TRAINING_S = 1.5
+SCRIPTED_OVERRIDES = "scripted.*"  # IVIF_RETRAIN_OVERRIDES: the operator lets runs steer this trainer
 BLOCK_S = 600  # far longer than any test waits: the test kills it
 BEHAVIOURS = {"strong": STRONG, "weak": WEAK}
 

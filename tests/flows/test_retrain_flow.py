@@ -109,7 +109,7 @@ def test_run_overrides_cannot_change_stage_lists_or_paths(prefect_harness, scrip
     for overrides in attacks:
         with pytest.raises(ProjectError, match=f"{overrides[0].partition('=')[0]!r} may not be changed by a run"):
             retrain_flow(overrides, "scripted", refresh=True)
-    with pytest.raises(TypeError):  # no parameter chooses the project
+    with pytest.raises(ProjectError, match="a run cannot choose its project"):
         retrain_flow(["scripted.quality=strong"], "scripted", refresh=True, params_path=str(retrain_project.root / "evil" / "params.yaml"))
     assert not marker.exists()
     assert not (retrain_project.root / "attempts").exists(), "nothing may run before the checks"
