@@ -239,3 +239,26 @@ def _deployment(client):
 def _final_state(client, run_id):
     state = client.read_flow_run(run_id).state
     return state if state is not None and state.type.value in FINAL_STATES else None
+
+
+@pytest.mark.slow  # three processes, each with its own ephemeral Prefect API
+def test_a_killed_retrain_without_a_server_does_not_keep_the_slot(retrain_project, tmp_path):
+    """`python -m flows.retrain run` without a Prefect server: the lease lived in an
+    ephemeral API that died with the process, so no TTL would ever free the slot."""
+    params = yaml.safe_load(retrain_project.params.read_text())
+    params["retrain"]["lock_timeout_s"] = WAIT_AFTER_KILL_S
+    retrain_project.params.write_text(yaml.safe_dump(params))
+    env = subprocess_env({"PREFECT_HOME": str(tmp_path / "prefect"), OVERRIDES_ENV: SCRIPTED_OVERRIDES})
+    env.pop("PREFECT_API_URL", None)
+    started = tmp_path / "started"
+    command = [sys.executable, "-m", "flows.retrain", "run", "--params", str(retrain_project.params), "--trainer", "scripted", "--no-refresh"]
+    blocker = start([*command, "scripted.quality=block", f"scripted.started={started}"], env, tmp_path / "blocker.log", PROJECT_ROOT)
+    try:
+        wait_for(started.is_file, "blocking retrain holds the slot", RUN_TIMEOUT_S, tmp_path / "blocker.log")
+    finally:
+        os.killpg(blocker.pid, signal.SIGKILL)
+        blocker.wait(timeout=30)
+    done = subprocess.run([*command, "scripted.quality=strong"], env=env, cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=RUN_TIMEOUT_S)
+    assert done.returncode == 0, (done.stdout + done.stderr)[-3000:]
+    assert "promoted" in done.stdout
+    assert "died holding concurrency limit 'ivif-retrain'; gave back its slots" in done.stdout + done.stderr
