@@ -15,13 +15,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import socket
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TypeVar
@@ -32,6 +33,7 @@ T = TypeVar("T")
 PREFLIGHT_TIMEOUT_S = 5.0  # one HTTP probe; well under the 15 s an unreachable store may cost
 HTTP_SCHEMES = ("http://", "https://")
 OWNER_TAG = "ivif.owner"  # "<host>:<pid>:<process start>" of the process running the run
+MLFLOW_DB_LOGGER = "mlflow.store.db.utils"  # logs a full traceback for every failed sqlite call
 MAX_BATCH = 1000  # MLflow's limit of metrics per log_batch call
 _PROC_STAT = "/proc/{pid}/stat"
 # /proc/<pid>/stat after the ")" closing the command name: [0] state, [19] start time in ticks
@@ -127,10 +129,11 @@ class MetricBuffer:
 
     def _try_flush(self) -> bool:
         try:
-            while self.pending:
-                batch = self.pending[:MAX_BATCH]
-                self.client.log_batch(self.run_id, metrics=batch)
-                del self.pending[: len(batch)]
+            with _quiet_store_errors():
+                while self.pending:
+                    batch = self.pending[:MAX_BATCH]
+                    self.client.log_batch(self.run_id, metrics=batch)
+                    del self.pending[: len(batch)]
         except Exception as exc:  # noqa: BLE001 - any store error: keep the values, keep training
             self.failures += 1
             self.next_try = self.clock() + self.backoff.delay(self.failures)
@@ -144,6 +147,18 @@ class MetricBuffer:
             logger.warning("tracking: %s answers again; pending metrics written", self.uri)
         self.failures, self.next_try = 0, 0.0
         return True
+
+
+@contextlib.contextmanager
+def _quiet_store_errors() -> Iterator[None]:
+    """Mute MLflow's own traceback for a failed store call (this module warns once instead)."""
+    store_logger = logging.getLogger(MLFLOW_DB_LOGGER)
+    previous = store_logger.level
+    store_logger.setLevel(logging.CRITICAL)
+    try:
+        yield
+    finally:
+        store_logger.setLevel(previous)
 
 
 def _short(exc: BaseException) -> str:

@@ -65,3 +65,5 @@ def test_retrain_config_validation():
         RetrainConfig(lock_timeout_s=0)
     with pytest.raises(ValueError, match="fetch_retries"):
         RetrainConfig(fetch_retries=-1)
+    with pytest.raises(ValueError, match="retrain.lease_s must be >= 60"):
+        RetrainConfig(lease_s=5)
