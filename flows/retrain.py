@@ -144,6 +144,13 @@ def bound_or_exit(params: str):
         raise SystemExit(f"python -m flows.retrain: {exc}") from None
 
 
+def allowed_or_exit(overrides: list[str]) -> list[str]:
+    try:
+        return check_run_overrides(overrides)
+    except ProjectError as exc:
+        raise SystemExit(f"python -m flows.retrain: {exc}") from None
+
+
 def validated_schedule(cron: str, timezone: str):
     try:
         return cron_schedule(cron, timezone)
@@ -156,14 +163,11 @@ def serve(args) -> int:
     cron, timezone = args.cron or config.cron, args.timezone or config.timezone
     schedule = validated_schedule(cron, timezone)
     upcoming = ", ".join(t.isoformat() for t in next_runs(cron, timezone, NEXT_RUNS_SHOWN))
+    overrides = allowed_or_exit(args.overrides)
     print(f"schedule {cron!r} ({timezone}); next runs: {upcoming}")
     if args.dry_run:
         return 0
     bound_or_exit(args.params)  # flow runs of this deployment inherit the binding
-    try:
-        overrides = check_run_overrides(args.overrides)
-    except ProjectError as exc:
-        raise SystemExit(f"python -m flows.retrain: {exc}") from None
     parameters = {"overrides": overrides, "trainer": args.trainer, "refresh": not args.no_refresh}
     # global_limit: the deployment itself never runs twice at once (later runs wait);
     # the flow's own concurrency slot also covers ad-hoc `run`s and other deployments.
@@ -172,9 +176,10 @@ def serve(args) -> int:
 
 
 def run_once(args) -> int:
+    overrides = allowed_or_exit(args.overrides)  # refused before any Prefect API starts
     bound_or_exit(args.params)
     try:
-        summary = retrain_flow(args.overrides, args.trainer, not args.no_refresh)
+        summary = retrain_flow(overrides, args.trainer, not args.no_refresh)
     except (ProjectError, StageError, SlotTimeout) as exc:
         raise SystemExit(f"python -m flows.retrain: {exc}") from None
     print(summary["reason"])

@@ -48,6 +48,8 @@ def test_serve_dry_run_validates_before_contacting_any_server(tmp_path, capsys):
     assert "schedule '15 4 * * *' (UTC); next runs:" in capsys.readouterr().out
     with pytest.raises(SystemExit, match="invalid schedule '61 \\* \\* \\* \\*'"):
         main(["serve", "--dry-run", "--params", str(params), "--cron", "61 * * * *"])
+    with pytest.raises(SystemExit, match="'retrain.data_stages' may not be changed by a run"):
+        main(["serve", "--dry-run", "--params", str(params), "retrain.data_stages=[x/dvc.yaml:pwn]"])
 
 
 def test_trainer_allow_list():
