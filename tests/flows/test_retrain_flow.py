@@ -141,6 +141,7 @@ def test_cli_run_refuses_stage_overrides_before_anything_runs(retrain_project, t
     from ivif_testkit import PROJECT_ROOT, subprocess_env
 
     marker = retrain_project.root / "PWNED"
+    make_flaky_dvc_project(retrain_project.root)  # a DVC project, as the attack needs
     plant_pwn_pipelines(retrain_project.root, marker)
     command = [sys.executable, "-m", "flows.retrain", "run", "--params", str(retrain_project.params), "--trainer", "scripted",
                "retrain.data_stages=[data/raw/tno/dvc.yaml:pwn]", "retrain.manifest_stages=[]"]  # fmt: skip
