@@ -4,7 +4,12 @@ One run: refresh the data (``dvc repro`` of the data stages, retried), rebuild t
 pairing manifests, train a candidate (registered as ``ivif-<model>@candidate``), evaluate
 it and the current champion on the same held-out split, and move ``champion`` only if
 the gate in ``params.yaml`` passes. A failure anywhere leaves the champion untouched;
-a Prefect global concurrency limit keeps two retrains from overlapping.
+a Prefect global concurrency limit keeps two retrains from overlapping, and its slot is
+freed when a retrain's process dies (:mod:`ivif.orchestration.lease`).
+
+Runs are bound to the project of ``--params`` when ``serve`` or ``run`` starts; a run may
+change only training hyperparameters (:mod:`ivif.orchestration.project`), and DVC targets
+must be stages of that project's own ``dvc.yaml``.
 
     prefect server start                                   # terminal 1
     python -m flows.retrain serve --cron "0 3 * * *"       # terminal 2: the deployment
@@ -17,14 +22,20 @@ from __future__ import annotations
 import argparse
 import sys
 import time
-from pathlib import Path
 
 from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 
 from flows.evaluate import gate_task, held_out_split
 from ivif.orchestration.config import RetrainConfig
-from ivif.orchestration.dvc import repro
+from ivif.orchestration.dvc import StageError, check_targets, repro
+from ivif.orchestration.lease import SlotTimeout, held_slot
+from ivif.orchestration.project import (
+    ProjectError,
+    bind_project,
+    bound_project,
+    check_run_overrides,
+)
 from ivif.orchestration.schedule import ScheduleError, cron_schedule, next_runs
 from ivif.orchestration.trainers import resolve_trainer
 from ivif.params import DEFAULT_PARAMS, load_params, section
@@ -47,6 +58,24 @@ def make_manifests(stages: list[str], root: str) -> str:
     return repro(stages, root)
 
 
+@task(name="train", cache_policy=NO_CACHE)
+def train_candidate(trainer: str, params: dict, root: str, out_dir: str) -> dict:
+    """Run the allowed trainer called ``trainer``; returns its summary (model, run id, version)."""
+    return resolve_trainer(trainer)(params, root, out_dir)
+
+
+@task(name="register", cache_policy=NO_CACHE)
+def register_candidate(trained: dict) -> tuple[str, str]:
+    """The registry's ``(name, version)`` of the model just trained, passed on explicitly.
+
+    Today the trainer registers it as part of training (``TrainOutcome.model_version``);
+    this is the one place to call a separate registration step instead.
+    """
+    if not trained.get("version") or not trained.get("registered_model"):
+        raise RuntimeError(f"the trainer registered no model version (got {trained}); champion left as it was")
+    return trained["registered_model"], str(trained["version"])
+
+
 def ensure_concurrency_limit(name: str, slots: int = CONCURRENCY_SLOTS) -> None:
     """Create the global concurrency limit on first use (an operator may tune it later)."""
     from prefect.client.orchestration import get_client
@@ -64,44 +93,62 @@ def ensure_concurrency_limit(name: str, slots: int = CONCURRENCY_SLOTS) -> None:
 
 
 @flow(name="ivif-retrain")
-def retrain_flow(
-    params_path: str = DEFAULT_PARAMS,
-    overrides: list[str] | None = None,
-    trainer: str = "engine",
-    refresh: bool = True,
-) -> dict:
-    """Retrain ``train.model`` and gate it against the champion; returns the gate summary.
+def retrain_flow(overrides: list[str] | None = None, trainer: str = "engine", refresh: bool = True, params_path: str | None = None) -> dict:
+    """Retrain ``train.model`` in the bound project and gate it against the champion;
+    returns the gate summary.
+
+    The project (its ``params.yaml`` and DVC root) is the one this process was bound to
+    (:func:`ivif.orchestration.project.bind_project`, done by ``serve`` and ``run``); no
+    parameter chooses another. Everything is checked before anything runs.
 
     Args:
-        params_path: the project's ``params.yaml`` (its folder is the DVC project root).
-        overrides: ``section.key=value`` changes for this run (e.g. ``train.max_steps=500``).
+        overrides: ``train.key=value`` changes for this run, from the allow-list
+            (:data:`ivif.orchestration.project.RUN_OVERRIDABLE`).
         trainer: a name from the trainer allow-list (:mod:`ivif.orchestration.trainers`).
         refresh: re-run the DVC data and manifest stages first.
+        params_path: no longer accepted (runs used to name their project with it); any
+            value fails the run before anything runs.
     """
-    from prefect.concurrency.sync import concurrency
-
     logger = get_run_logger()
-    path = Path(params_path).resolve()
-    root = path.parent
-    params = apply_overrides(load_params(path), overrides or [])
+    if params_path is not None:
+        raise ProjectError(f"params_path={params_path!r}: a run cannot choose its project; this deployment runs in the project it was served from (serve it from another project's --params instead)")
+    project = bound_project()
+    root = project.root
+    overrides = check_run_overrides(overrides or [])
+    params = apply_overrides(load_params(project.params), overrides)
     config = section(params, "retrain", RetrainConfig)
     train_config = section(params, "train", TrainConfig)
-    train = resolve_trainer(trainer)  # an unknown trainer fails before any work
+    resolve_trainer(trainer)  # an unknown trainer fails before any work
+    data_stages = check_targets(config.data_stages, root) if refresh else []
+    manifest_stages = check_targets(config.manifest_stages, root) if refresh else []
     ensure_concurrency_limit(config.concurrency_limit)
-    with concurrency(config.concurrency_limit, occupy=CONCURRENCY_SLOTS, timeout_seconds=config.lock_timeout_s, strict=True):
+    with held_slot(config.concurrency_limit, root / config.out_dir, slots=CONCURRENCY_SLOTS, timeout_s=config.lock_timeout_s, lease_s=config.lease_s):
         if refresh:
             retried = refresh_data.with_options(retries=config.fetch_retries, retry_delay_seconds=config.retry_delay_s)
-            retried(list(config.data_stages), str(root))
-            make_manifests(list(config.manifest_stages), str(root))
+            retried(data_stages, str(root))
+            make_manifests(manifest_stages, str(root))
         stamp = time.strftime("%Y%m%d-%H%M%S", time.gmtime())
         out_dir = root / config.out_dir / f"{train_config.model}-{train_config.paradigm}-{stamp}"
-        candidate = train(str(path), list(overrides or []), str(out_dir))
-        if not candidate.get("version"):
-            raise RuntimeError(f"trainer {trainer!r} registered no model version (got {candidate}); champion left as it was")
-        logger.info("candidate %s version %s", candidate["registered_model"], candidate["version"])
-        summary = gate_task(candidate["registered_model"], str(held_out_split(params)), params, str(root), candidate["version"])
+        trained = train_candidate(trainer, params, str(root), str(out_dir))
+        name, version = register_candidate(trained)
+        logger.info("candidate %s version %s", name, version)
+        summary = gate_task(name, str(held_out_split(params)), params, str(root), version)
     logger.info("gate: %s", summary["reason"])
     return summary
+
+
+def bound_or_exit(params: str):
+    try:
+        return bind_project(params)
+    except ProjectError as exc:
+        raise SystemExit(f"python -m flows.retrain: {exc}") from None
+
+
+def allowed_or_exit(overrides: list[str]) -> list[str]:
+    try:
+        return check_run_overrides(overrides)
+    except ProjectError as exc:
+        raise SystemExit(f"python -m flows.retrain: {exc}") from None
 
 
 def validated_schedule(cron: str, timezone: str):
@@ -116,10 +163,12 @@ def serve(args) -> int:
     cron, timezone = args.cron or config.cron, args.timezone or config.timezone
     schedule = validated_schedule(cron, timezone)
     upcoming = ", ".join(t.isoformat() for t in next_runs(cron, timezone, NEXT_RUNS_SHOWN))
+    overrides = allowed_or_exit(args.overrides)
     print(f"schedule {cron!r} ({timezone}); next runs: {upcoming}")
     if args.dry_run:
         return 0
-    parameters = {"params_path": str(Path(args.params).resolve()), "overrides": args.overrides, "trainer": args.trainer, "refresh": not args.no_refresh}
+    bound_or_exit(args.params)  # flow runs of this deployment inherit the binding
+    parameters = {"overrides": overrides, "trainer": args.trainer, "refresh": not args.no_refresh}
     # global_limit: the deployment itself never runs twice at once (later runs wait);
     # the flow's own concurrency slot also covers ad-hoc `run`s and other deployments.
     retrain_flow.serve(name=args.name, schedules=[schedule], parameters=parameters, global_limit=CONCURRENCY_SLOTS)
@@ -127,7 +176,12 @@ def serve(args) -> int:
 
 
 def run_once(args) -> int:
-    summary = retrain_flow(args.params, args.overrides, args.trainer, not args.no_refresh)
+    overrides = allowed_or_exit(args.overrides)  # refused before any Prefect API starts
+    bound_or_exit(args.params)
+    try:
+        summary = retrain_flow(overrides, args.trainer, not args.no_refresh)
+    except (ProjectError, StageError, SlotTimeout) as exc:
+        raise SystemExit(f"python -m flows.retrain: {exc}") from None
     print(summary["reason"])
     return 0
 
@@ -137,8 +191,8 @@ def main(argv: list[str] | None = None) -> int:
     actions = parser.add_subparsers(dest="action", required=True, metavar="ACTION")
     for name, func, help_text in (("serve", serve, "serve the scheduled deployment (needs a Prefect server)"), ("run", run_once, "retrain once, now")):
         sub = actions.add_parser(name, help=help_text)
-        sub.add_argument("overrides", nargs="*", metavar="SECTION.KEY=VALUE", help="params overrides for every run")
-        sub.add_argument("--params", default=DEFAULT_PARAMS, help="params file (default: params.yaml)")
+        sub.add_argument("overrides", nargs="*", metavar="train.KEY=VALUE", help="allowed params overrides (README: what a run parameter may change)")
+        sub.add_argument("--params", default=DEFAULT_PARAMS, help="the project's params file; its folder is the project the runs are bound to (default: params.yaml)")
         sub.add_argument("--trainer", default="engine", help="trainer name (default: engine, ivif's training engine)")
         sub.add_argument("--no-refresh", action="store_true", help="skip the DVC data and manifest stages")
         sub.set_defaults(func=func)

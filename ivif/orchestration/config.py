@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 DEFAULT_CRON = "0 3 * * *"  # nightly at 03:00
+MIN_LEASE_S = 60.0  # the Prefect server refuses shorter concurrency leases
 
 
 @dataclass(frozen=True)
@@ -25,6 +26,10 @@ class RetrainConfig:
     """Prefect global concurrency limit (1 slot) every retrain holds while it runs."""
     lock_timeout_s: float = 3600.0
     """How long a retrain waits for a running one to finish before it fails."""
+    lease_s: float = 90.0
+    """TTL of the slot's lease (renewed while the retrain lives): a retrain that dies
+    without releasing its slot stops holding it after this long at the latest (Prefect's
+    server accepts leases of 60 s or more)."""
     cron: str = DEFAULT_CRON
     """Default schedule of ``python -m flows.retrain serve`` (``--cron`` overrides)."""
     timezone: str = "UTC"
@@ -37,5 +42,7 @@ class RetrainConfig:
             raise ValueError("retrain.fetch_retries and retrain.retry_delay_s must be >= 0")
         if self.lock_timeout_s <= 0:
             raise ValueError(f"retrain.lock_timeout_s must be > 0, got {self.lock_timeout_s}")
+        if self.lease_s < MIN_LEASE_S:
+            raise ValueError(f"retrain.lease_s must be >= {MIN_LEASE_S:g} (Prefect's shortest lease), got {self.lease_s}")
         if not self.concurrency_limit:
             raise ValueError("retrain.concurrency_limit must name a Prefect global concurrency limit")

@@ -6,8 +6,11 @@ deployment decides what they mean: built-ins here, plus ``name=module:function``
 in the ``IVIF_RETRAIN_TRAINERS`` environment variable (comma-separated) of the serving
 process. Tests use that to plug in trainers with known outcomes.
 
-A trainer is called as ``trainer(params_path, overrides, out_dir)`` and returns a dict
-with ``registered_model`` (e.g. ``ivif-cnn``) and ``version`` of the new candidate.
+A trainer is called as ``trainer(params, root, out_dir)`` (the project's params with the
+run's allowed overrides applied, the bound project root, the run folder) and returns a dict
+with ``registered_model`` (e.g. ``ivif-cnn``), ``version`` of the new model and ``run_id``.
+The built-in ``engine`` is :func:`engine_trainer`; ``flows/retrain.py`` runs whichever is
+chosen as a Prefect task.
 """
 
 from __future__ import annotations
@@ -15,10 +18,32 @@ from __future__ import annotations
 import importlib
 import os
 from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any
 
 TRAINERS_ENV = "IVIF_RETRAIN_TRAINERS"
-# ``flows.train.training_flow`` runs as a subflow, so the retrain's training shows in the UI.
-BUILTIN_TRAINERS = {"engine": "flows.train:training_flow"}
+BUILTIN_TRAINERS = {"engine": "ivif.orchestration.trainers:engine_trainer"}
+
+
+def engine_trainer(params: Mapping[str, Any], root: str | Path, out_dir: str | Path) -> dict:
+    """ivif's training engine (:func:`ivif.training.run.train_from_params`), tracked in MLflow.
+
+    Raises RuntimeError if a signal interrupted the training (its checkpoint is kept).
+    """
+    from ivif.training.run import train_from_params
+
+    outcome = train_from_params(params, root=root, out_dir=out_dir, progress=False)
+    result, version = outcome.result, outcome.model_version
+    if result.interrupted_by is not None:
+        raise RuntimeError(f"training was interrupted by {result.interrupted_by.name} at step {result.step}/{result.total_steps}; {result.paths.last_state} holds that step")
+    return {
+        "model": result.model_name,
+        "step": result.step,
+        "checkpoint": str(result.paths.model_file),
+        "run_id": outcome.run_id,
+        "registered_model": version.name if version is not None else None,
+        "version": str(version.version) if version is not None else None,
+    }
 
 
 def allowed_trainers(environ: Mapping[str, str] | None = None) -> dict[str, str]:

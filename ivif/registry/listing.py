@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from ivif.registry.aliases import REGISTERED_PREFIX
 from ivif.registry.record import DECISION_TAG, SCORE_TAG_PREFIX
+from ivif.registry.resilient import sweep_quietly
 
 
 @dataclass(frozen=True)
@@ -20,7 +21,11 @@ class VersionRow:
 
 
 def list_versions(client, name: str | None = None) -> list[VersionRow]:
-    """Rows for ``name`` (an ``ivif-*`` model) or every ``ivif-*`` model, newest last."""
+    """Rows for ``name`` (an ``ivif-*`` model) or every ``ivif-*`` model, newest last.
+
+    Runs left ``RUNNING`` by a killed training process are marked ``KILLED`` on the way.
+    """
+    sweep_quietly(client)
     names = [name] if name else [m.name for m in client.search_registered_models(filter_string=f"name LIKE '{REGISTERED_PREFIX}%'")]
     rows = []
     for model_name in sorted(names):

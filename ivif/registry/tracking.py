@@ -15,6 +15,8 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+from ivif.registry.resilient import preflight
+
 TRACKING_URI_ENV = "MLFLOW_TRACKING_URI"
 REGISTRY_URI_ENV = "MLFLOW_REGISTRY_URI"
 DEFAULT_STORE = "sqlite:///mlflow.db"
@@ -86,12 +88,15 @@ def configure_tracking(
 ) -> str:
     """Point MLflow (tracking and registry) at the resolved store; return its URI.
 
-    Also selects ``config.experiment``, creating it with a project-local artifact root
+    An HTTP store that does not answer raises
+    :class:`ivif.registry.resilient.TrackingUnavailable` within seconds. Also selects
+    ``config.experiment``, creating it with a project-local artifact root
     when the store is a local sqlite file. ``environ`` replaces ``os.environ`` for the
     ``MLFLOW_TRACKING_URI`` lookup (``{}`` ignores it).
     """
     config = config or TrackingConfig()
     uri = resolve_tracking_uri(config.store, base_dir, environ)
+    preflight(uri)  # an unreachable server fails in seconds, naming the URI
     if uri.startswith(_SQLITE_PREFIX):
         Path(uri[len(_SQLITE_PREFIX):]).parent.mkdir(parents=True, exist_ok=True)
     use_store(uri)

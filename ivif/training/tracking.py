@@ -21,6 +21,7 @@ run continues the same MLflow run (its id is kept in ``<out_dir>/mlflow_run.json
 from __future__ import annotations
 
 import json
+import logging
 import subprocess
 from collections.abc import Mapping
 from pathlib import Path
@@ -28,8 +29,11 @@ from typing import Any
 
 from ivif.io.atomic import atomic_write_text
 from ivif.params import flatten
+from ivif.registry.resilient import MetricBuffer, owner_tags, sweep_quietly, with_retries
 from ivif.training.config import TrainConfig
 from ivif.training.evaluation import EvalResult
+
+logger = logging.getLogger(__name__)
 
 RUN_ID_FILE = "mlflow_run.json"
 ARTIFACT_DIR = "train"
@@ -110,6 +114,7 @@ class MlflowTracker:
         self.model_version = None
         self.tags: dict[str, str] = {}
         self.end_status = "FINISHED"  # KILLED when a signal stopped the run (resume continues the same run)
+        self.metrics_buffer: MetricBuffer | None = None
 
     # ----------------------------------------------------------- run lifetime
     def __enter__(self) -> MlflowTracker:
@@ -117,21 +122,31 @@ class MlflowTracker:
 
         from ivif.registry.tracking import configure_tracking
 
-        self.tracking_uri = configure_tracking(self.tracking, base_dir=self.root)
+        self.tracking_uri = configure_tracking(self.tracking, base_dir=self.root)  # fails fast if unreachable
+        client = mlflow.MlflowClient(self.tracking_uri)
+        sweep_quietly(client)  # runs left RUNNING by killed processes -> KILLED
         previous = self._previous_run_id() if self.resume else None
-        run = mlflow.start_run(run_id=previous, run_name=None if previous else f"{self.config.model}-{self.config.paradigm}")
+        name = None if previous else f"{self.config.model}-{self.config.paradigm}"
+        run = with_retries(lambda: mlflow.start_run(run_id=previous, run_name=name), "starting the run")
         self.run_id = run.info.run_id
+        self.metrics_buffer = MetricBuffer(client, self.run_id, self.tracking_uri)
         atomic_write_text(self.out_dir / RUN_ID_FILE, json.dumps({"run_id": self.run_id, "tracking_uri": self.tracking_uri}) + "\n")
         if previous is None:
-            mlflow.log_params(mlflow_params(self.params))
+            with_retries(lambda: mlflow.log_params(mlflow_params(self.params)), "logging params")
         self.tags = run_tags(self.config, self.manifest_dir, self.root)
-        mlflow.set_tags(self.tags)
+        with_retries(lambda: mlflow.set_tags({**self.tags, **owner_tags()}), "tagging the run")
         return self
 
     def __exit__(self, exc_type, exc, tb) -> None:
         import mlflow
 
-        mlflow.end_run(status="FAILED" if exc_type is not None else self.end_status)
+        if self.metrics_buffer is not None:
+            self.metrics_buffer.flush()
+        status = "FAILED" if exc_type is not None else self.end_status
+        try:
+            with_retries(lambda: mlflow.end_run(status=status), "ending the run")
+        except Exception as error:  # noqa: BLE001 - the model is saved; the next run's sweep marks it
+            logger.warning("tracking: run %s could not be ended as %s in %s (%s)", self.run_id, status, self.tracking_uri, error)
 
     def _previous_run_id(self) -> str | None:
         path = self.out_dir / RUN_ID_FILE
@@ -143,14 +158,10 @@ class MlflowTracker:
 
     # -------------------------------------------------------------- callbacks
     def on_log(self, step: int, metrics: Mapping[str, float]) -> None:
-        import mlflow
-
-        mlflow.log_metrics(dict(metrics), step=step)
+        self.metrics_buffer.log(dict(metrics), step)  # a failing store delays, never raises
 
     def on_eval(self, step: int, result: EvalResult) -> None:
-        import mlflow
-
-        mlflow.log_metrics({f"eval/{name}": value for name, value in result.metrics.items()}, step=step)
+        self.metrics_buffer.log({f"eval/{name}": value for name, value in result.metrics.items()}, step)
 
     def on_end(self, result) -> None:
         import mlflow
@@ -158,7 +169,7 @@ class MlflowTracker:
         from ivif.pairing.manifest import SUMMARY_FILE
 
         if result.eval_metrics:
-            mlflow.log_metrics({f"eval/{name}": value for name, value in result.eval_metrics.items()}, step=result.step)
+            self.metrics_buffer.log({f"eval/{name}": value for name, value in result.eval_metrics.items()}, result.step)
         paths = result.paths
         for artifact in (paths.plots, paths.loss_png, paths.previews_png, paths.metrics, self.manifest_dir / SUMMARY_FILE):
             if Path(artifact).is_file():

@@ -19,6 +19,9 @@ from ivif_testkit import (
     template_store,
     write_eval_cache,
 )
+from scripted_trainer import SCRIPTED_OVERRIDES
+
+from ivif.orchestration.project import OVERRIDES_ENV, PROJECT_ENV
 
 # The project's flows/ is a namespace package run from the project root (python -m
 # flows.retrain); putting the root on sys.path lets tests import it in-process too.
@@ -59,6 +62,7 @@ def retrain_project(tmp_path_factory, sample_dir, monkeypatch) -> RetrainProject
     write_eval_cache(sample_dir, root / "cache" / "sample" / "test")
     params = root / "params.yaml"
     params.write_text(yaml.safe_dump(project_params(root)))
+    monkeypatch.setenv(PROJECT_ENV, str(params))  # what `serve`/`run --params` bind
     with mlflow_uris_restored():
         uri = fresh_store(template_store(tmp_path_factory), root, experiment="retrain-tests")
         yield RetrainProject(root, params, uri)
@@ -68,6 +72,7 @@ def retrain_project(tmp_path_factory, sample_dir, monkeypatch) -> RetrainProject
 def scripted_trainer(monkeypatch):
     """Allow the scripted trainer (the operator's env var, as a served deployment would)."""
     monkeypatch.setenv("IVIF_RETRAIN_TRAINERS", SCRIPTED_TRAINER)
+    monkeypatch.setenv(OVERRIDES_ENV, SCRIPTED_OVERRIDES)
     monkeypatch.syspath_prepend(str(FLOWS_TESTS))
 
 

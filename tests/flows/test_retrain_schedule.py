@@ -48,11 +48,13 @@ def test_serve_dry_run_validates_before_contacting_any_server(tmp_path, capsys):
     assert "schedule '15 4 * * *' (UTC); next runs:" in capsys.readouterr().out
     with pytest.raises(SystemExit, match="invalid schedule '61 \\* \\* \\* \\*'"):
         main(["serve", "--dry-run", "--params", str(params), "--cron", "61 * * * *"])
+    with pytest.raises(SystemExit, match="'retrain.data_stages' may not be changed by a run"):
+        main(["serve", "--dry-run", "--params", str(params), "retrain.data_stages=[x/dvc.yaml:pwn]"])
 
 
 def test_trainer_allow_list():
     env = {"IVIF_RETRAIN_TRAINERS": "fast=json:dumps, other = os.path:join"}
-    assert allowed_trainers(env) == {"engine": "flows.train:training_flow", "fast": "json:dumps", "other": "os.path:join"}
+    assert allowed_trainers(env) == {"engine": "ivif.orchestration.trainers:engine_trainer", "fast": "json:dumps", "other": "os.path:join"}
     with pytest.raises(ValueError, match="unknown trainer 'os:system'.*IVIF_RETRAIN_TRAINERS"):
         resolve_trainer("os:system", env)
     with pytest.raises(ValueError, match="name=module:function"):
@@ -65,3 +67,5 @@ def test_retrain_config_validation():
         RetrainConfig(lock_timeout_s=0)
     with pytest.raises(ValueError, match="fetch_retries"):
         RetrainConfig(fetch_retries=-1)
+    with pytest.raises(ValueError, match="retrain.lease_s must be >= 60"):
+        RetrainConfig(lease_s=5)

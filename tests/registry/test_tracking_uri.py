@@ -52,3 +52,47 @@ def test_configure_tracking_does_not_leak_into_the_environment(tmp_path, monkeyp
         assert second.endswith("/two/mlflow.db")
     finally:
         use_store(previous)
+
+
+def closed_port_uri() -> str:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return f"http://127.0.0.1:{sock.getsockname()[1]}"
+
+
+def test_an_unreachable_http_store_fails_in_seconds_naming_it(tmp_path):
+    import re
+    import time
+
+    from ivif.registry.resilient import TrackingUnavailable
+    from ivif.registry.tracking import configure_tracking
+
+    uri = closed_port_uri()
+    began = time.monotonic()
+    with pytest.raises(TrackingUnavailable, match=f"{re.escape(uri)} is unreachable"):
+        configure_tracking(TrackingConfig(), base_dir=tmp_path, environ={"MLFLOW_TRACKING_URI": uri})
+    assert time.monotonic() - began < 15
+
+
+def test_preflight_accepts_any_http_answer_and_local_stores(tmp_path):
+    import http.server
+    import threading
+
+    from ivif.registry.resilient import preflight
+
+    server = http.server.HTTPServer(("127.0.0.1", 0), http.server.BaseHTTPRequestHandler)  # answers 501
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        preflight(f"http://127.0.0.1:{server.server_address[1]}")
+    finally:
+        server.shutdown()
+    preflight(f"sqlite:///{tmp_path}/mlflow.db")
+
+
+def test_backoff_doubles_up_to_its_cap():
+    from ivif.registry.resilient import Backoff
+
+    assert [Backoff(1.0, 5.0).delay(n) for n in range(1, 6)] == [1.0, 2.0, 4.0, 5.0, 5.0]
