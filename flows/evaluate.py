@@ -29,7 +29,7 @@ def held_out_split(params: dict, data: str | None = None) -> Path:
     if data:
         return Path(data)
     config = section(params, "evaluate", EvaluateConfig)
-    return Path(section(params, "data", DataConfig).cache_root) / config.dataset / config.split
+    return section(params, "data", DataConfig).cache_dir(config.dataset, config.split)
 
 
 @task(name="evaluate-model", cache_policy=NO_CACHE)
