@@ -24,6 +24,7 @@ import torch
 from torch import nn
 
 from ivif.io.atomic import atomic_write_stream
+from ivif.io.safe_load import load_weights
 
 FORMAT = "ivif-checkpoint/1"
 REQUIRED_KEYS = ("format", "model_name", "model_kwargs", "model")
@@ -66,7 +67,7 @@ def load_checkpoint(path: str | Path, map_location: str | torch.device = "cpu") 
     if not path.is_file():
         raise FileNotFoundError(f"checkpoint not found: {path}")
     try:
-        payload = torch.load(path, map_location=map_location, weights_only=True)
+        payload = load_weights(path, map_location)
     except Exception as exc:  # unpickling errors come in many types
         raise ValueError(f"{path} is not a loadable PyTorch checkpoint ({type(exc).__name__}: {exc})") from exc
     if not isinstance(payload, dict) or payload.get("format") != FORMAT:

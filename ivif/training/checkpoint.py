@@ -24,6 +24,7 @@ import numpy as np
 import torch
 
 from ivif.io.atomic import atomic_write_stream
+from ivif.io.safe_load import load_weights
 
 STATE_FORMAT = "ivif-train-state/1"
 LAST_CHECKPOINT = "last.pt"
@@ -81,7 +82,7 @@ def load_state(path: str | Path, map_location: str | torch.device = "cpu") -> di
     if not path.is_file():
         raise CheckpointError(f"{path}: no training checkpoint to resume from; start without --resume")
     try:
-        state = torch.load(path, map_location=map_location, weights_only=True)
+        state = load_weights(path, map_location, fix="delete it to start the run over")
     except Exception as exc:  # a truncated or foreign file: say which, and what to do
         raise CheckpointError(f"{path}: cannot read the training checkpoint ({exc}); delete it to start over") from exc
     if not isinstance(state, dict) or state.get("format") != STATE_FORMAT:
