@@ -20,7 +20,6 @@ from prefect.cache_policies import NO_CACHE
 from ivif.params import DEFAULT_PARAMS, load_params, section
 
 
-
 def held_out_split(params: dict, data: str | None = None) -> Path:
     """``data`` or ``<data.cache_root>/<evaluate.dataset>/<evaluate.split>`` from params."""
     from ivif.data.config import DataConfig

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 from datetime import datetime
 
-
 EXAMPLE_CRON = "0 3 * * *"
 EXAMPLE_TIMEZONE = "Europe/Berlin"
 FIELD_NAMES = {"cron": "cron expression", "timezone": "time zone"}
@@ -27,9 +26,8 @@ def _plain(message: str) -> str:
 
 def cron_schedule(cron: str, timezone: str = "UTC"):
     """Prefect ``CronSchedule`` for ``cron`` in ``timezone``; ScheduleError if invalid."""
-    from pydantic import ValidationError
-
     from prefect.client.schemas.schedules import CronSchedule
+    from pydantic import ValidationError
 
     try:
         return CronSchedule(cron=cron, timezone=timezone)

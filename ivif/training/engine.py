@@ -25,8 +25,8 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import json
-import random
 import logging
+import random
 import signal
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field

@@ -17,7 +17,7 @@ from typing import Any
 import yaml
 
 from ivif.training.config import TrainConfig
-from ivif.training.engine import TrainResult, Trainer
+from ivif.training.engine import Trainer, TrainResult
 from ivif.training.paths import RunPaths
 
 # models/<model>-<paradigm>: one folder per trained variant.

@@ -8,7 +8,6 @@ import json
 import numpy as np
 import pytest
 import torch
-from .conftest import DATASET, TEST_IMAGES
 from PIL import Image
 
 from ivif.data.cache import ImageCache
@@ -20,6 +19,8 @@ from ivif.models import create_model
 from ivif.params import load_params
 from ivif.training.evaluation import evaluate
 from ivif.training.run import apply_overrides, train_from_params
+
+from .conftest import DATASET, TEST_IMAGES
 
 
 @pytest.mark.parametrize("mode", ["full", "tiled"])
