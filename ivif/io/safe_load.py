@@ -43,11 +43,14 @@ def load_weights(path: str | Path, map_location: str | torch.device = "cpu", fix
         return torch.load(path, map_location=map_location, weights_only=True)
     except pickle.UnpicklingError as exc:
         found = _UNSUPPORTED_GLOBAL.search(str(exc))
-        holds = f" (it references {found.group(1)})" if found else ""
+        if found is None:  # not a pickle torch.save writes (garbage, another format)
+            raise WeightsLoadError(
+                f"{path}: not a readable PyTorch file (its content is not a torch.save pickle). Fix: copy or download it again, or {fix}"
+            ) from None  # torch's message advises weights_only=False: not for our users
         raise UnsafeWeightsError(
-            f"{path}: holds Python objects other than tensors and plain values{holds}; ivif loads weights only "
-            f"and never runs code stored in a file. Fix: {fix}"
-        ) from None  # torch's message advises weights_only=False: not for our users
+            f"{path}: holds Python objects other than tensors and plain values (it references {found.group(1)}); "
+            f"ivif loads weights only and never runs code stored in a file. Fix: {fix}"
+        ) from None
     except (RuntimeError, EOFError, KeyError, ValueError, OSError, AttributeError, TypeError) as exc:
         detail = str(exc).splitlines()[0][:_DETAIL_CHARS] if str(exc) else ""
         raise WeightsLoadError(

@@ -31,6 +31,13 @@ def truncated(tmp_path):
     return path
 
 
+@pytest.fixture
+def garbage(tmp_path):
+    path = tmp_path / "garbage.pt"
+    path.write_bytes(b"not a checkpoint")
+    return path
+
+
 def test_plain_weights_load(tmp_path):
     torch.save({"w": torch.arange(3.0)}, tmp_path / "ok.pt")
     assert torch.equal(load_weights(tmp_path / "ok.pt")["w"], torch.arange(3.0))
@@ -51,6 +58,13 @@ def test_truncated_file_names_the_file_and_the_fix(truncated):
     assert TORCH_ADVICE not in str(caught.value)
 
 
+def test_garbage_is_unreadable_not_unsafe(tmp_path):
+    (tmp_path / "garbage.pt").write_bytes(b"not a checkpoint")
+    with pytest.raises(WeightsLoadError, match="garbage.pt: not a readable PyTorch file") as caught:
+        load_weights(tmp_path / "garbage.pt")
+    assert not isinstance(caught.value, UnsafeWeightsError) and TORCH_ADVICE not in str(caught.value)
+
+
 def test_missing_file():
     with pytest.raises(FileNotFoundError, match="nowhere.pt"):
         load_weights("nowhere.pt")
@@ -61,7 +75,7 @@ def test_missing_file():
     [(load_checkpoint, ValueError), (load_state, CheckpointError), (read_state_dict, UpstreamCheckpointError)],
     ids=["ivif-checkpoint", "training-state", "upstream"],
 )
-@pytest.mark.parametrize("bad", ["pickled_object", "truncated"])
+@pytest.mark.parametrize("bad", ["pickled_object", "truncated", "garbage"])
 def test_no_loader_passes_torch_advice_on(loader, error, bad, request):
     path = request.getfixturevalue(bad)
     with pytest.raises(error) as caught:
