@@ -78,7 +78,7 @@ class LogProgress:
         count = f"{self.n}/{self.total}" if self.total else f"{self.n}"
         percent = f" ({100 * self.n / self.total:.0f}%)" if self.total else ""
         postfix = "".join(f", {key}={value}" for key, value in self.postfix.items())
-        state = "done" if done else "running"
+        state = "running" if not done else "done" if not self.total or self.n >= self.total else "stopped"
         return f"{self.desc}: {state}, {count} {self.unit}{percent} in {elapsed:.0f}s{postfix}"
 
 
@@ -90,8 +90,17 @@ def progress_bar(
     unit: str = "it",
     initial: int = 0,
     enabled: bool = True,
+    silent: bool = False,
 ):
-    """A tqdm bar on stderr when ``enabled`` and stderr is a terminal, else :class:`LogProgress`."""
+    """A tqdm bar on stderr when ``enabled`` and stderr is a terminal, else :class:`LogProgress`.
+
+    ``silent`` reports nothing at all (a disabled tqdm: e.g. the non-zero ranks of a
+    distributed run).
+    """
+    if silent:
+        from tqdm import tqdm
+
+        return tqdm(iterable, total=total, initial=initial, disable=True)
     if enabled and _interactive():
         from tqdm import tqdm
 

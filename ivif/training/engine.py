@@ -124,7 +124,7 @@ class Trainer:
         config: the ``train:`` section.
         paths: inputs and outputs (:meth:`RunPaths.for_run`).
         callbacks: reporting hooks (MLflow, tests).
-        progress: show a tqdm bar (rank 0).
+        progress: show a tqdm bar on a terminal (rank 0); False, or no terminal: log lines (:mod:`ivif.io.progress`).
         model_kwargs: ``create_model`` keyword arguments (default architecture if empty).
     """
 
@@ -309,16 +309,16 @@ class Trainer:
     # --------------------------------------------------------------- reporting
     @contextlib.contextmanager
     def _progress_bar(self):
-        from tqdm import tqdm
+        from ivif.io.progress import progress_bar  # a bar on a terminal, else a log line now and then
 
         patches_per_step = self.config.batch_size * self.dist.world_size
-        with tqdm(
+        with progress_bar(
             total=self.total_steps,
             initial=self.position.step,
             desc=f"train {self.config.model}/{self.config.paradigm}",
             unit="step",
-            disable=not (self.progress and self.dist.is_main),
-            dynamic_ncols=True,
+            enabled=self.progress,
+            silent=not self.dist.is_main,
         ) as bar:
             bar.set_postfix(patches_per_step=patches_per_step)
             yield bar

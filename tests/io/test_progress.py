@@ -49,6 +49,15 @@ def test_long_loops_log_at_most_once_per_interval(caplog, monkeypatch):
     assert len(lines) == 6 + 1 and lines[-1] == "cache: done, 20/20 pair (100%) in 200s"
 
 
+def test_a_loop_left_early_says_stopped_and_silent_says_nothing(caplog):
+    caplog.set_level(logging.INFO, logger="ivif.io.progress")
+    with progress_bar(total=600, initial=300, desc="train", unit="step", enabled=False) as bar:
+        bar.update(81)
+    with progress_bar(total=5, desc="rank 1", silent=True) as quiet:
+        quiet.update(5)
+    assert [r.getMessage().split(" in ")[0] for r in caplog.records] == ["train: stopped, 381/600 step (64%)"]
+
+
 def test_iterating_without_an_iterable_is_an_error():
     with pytest.raises(TypeError, match="update"):
         iter(LogProgress(total=2)).__next__()
