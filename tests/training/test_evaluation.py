@@ -10,7 +10,7 @@ import pytest
 import torch
 from PIL import Image
 
-from ivif.data.cache import ImageCache
+from ivif.data.cache import ImageCache, write_cache
 from ivif.evaluation import EvaluateConfig
 from ivif.evaluation.grid import comparison_grid
 from ivif.evaluation.run import evaluate_to_files
@@ -23,9 +23,23 @@ from ivif.training.run import apply_overrides, train_from_params
 from .conftest import DATASET, TEST_IMAGES
 
 
-@pytest.mark.parametrize("mode", ["full", "tiled"])
-def test_train_json_equals_evaluate_stage_on_the_final_checkpoint(tiny_project, tmp_path, mode):
+def _colour_test_split(root):
+    """Replace the held-out split by the same scenes with colour visible images."""
+    test = root / "data" / "cache" / DATASET / "test"
+    gray = ImageCache(test)
+    tint = np.array([1.0, 0.8, 0.55])
+    records = [
+        (name, gray.ir(i), np.clip(gray.vi(i)[..., :1].astype(np.float64) * tint + [0, 20, 45], 0, 255).astype(np.uint8))
+        for i, name in enumerate(gray.names)
+    ]
+    write_cache(test, records, {"dataset": DATASET, "split": "test"})
+
+
+@pytest.mark.parametrize(("mode", "colour"), [("full", False), ("tiled", False), ("full", True)], ids=["full", "tiled", "colour"])
+def test_train_json_equals_evaluate_stage_on_the_final_checkpoint(tiny_project, tmp_path, mode, colour):
     root = tiny_project.parent
+    if colour:
+        _colour_test_split(root)
     grid = {"grid_images": 1, "grid_height": 24}
     params = apply_overrides(
         load_params(tiny_project),
