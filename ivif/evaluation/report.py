@@ -71,9 +71,7 @@ def write_per_image_png(path: str | Path, result: EvaluationResult, title: str =
 
     rows = -(-len(result.metrics) // PANEL_COLUMNS)
     columns = min(PANEL_COLUMNS, len(result.metrics))
-    figure, axes = plt.subplots(
-        rows, columns, figsize=(PANEL_SIZE[0] * columns, PANEL_SIZE[1] * rows), dpi=PLOT_DPI, squeeze=False
-    )
+    figure, axes = plt.subplots(rows, columns, figsize=(PANEL_SIZE[0] * columns, PANEL_SIZE[1] * rows), dpi=PLOT_DPI, squeeze=False)
     index = list(range(len(result.per_image)))
     means = result.means
     for axis, metric in zip(axes.flat, result.metrics):

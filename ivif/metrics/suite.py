@@ -105,8 +105,7 @@ def compute_metrics_batch(
         # On CPU a batch is slower than its images one by one: its full-size temporaries
         # fall out of cache and are page-faulted afresh by every operation.
         per_image = [
-            {name: METRICS[name](ir[i : i + 1], vi[i : i + 1], fused[i : i + 1], conv) for name in selected}
-            for i in range(fused.shape[0])
+            {name: METRICS[name](ir[i : i + 1], vi[i : i + 1], fused[i : i + 1], conv) for name in selected} for i in range(fused.shape[0])
         ]
         return {name: torch.cat([values[name] for values in per_image]) for name in selected}
     return {name: METRICS[name](ir, vi, fused, conv) for name in selected}

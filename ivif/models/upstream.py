@@ -27,7 +27,9 @@ from ivif.models.checkpoint import save_checkpoint
 from ivif.models.registry import create_model
 
 # What to do with an upstream file that cannot be read as weights only.
-UPSTREAM_FIX = "the paper's releases are plain state_dicts: download the *.model file again, or save the model's state_dict() with torch.save"
+UPSTREAM_FIX = (
+    "the paper's releases are plain state_dicts: download the *.model file again, or save the model's state_dict() with torch.save"
+)
 
 # The upstream names of the four dense blocks / encoder stages, in ivif's order.
 _STAGES = {"1": "enc1", "2": "enc2", "3": "bottom", "4": "dec"}
@@ -114,7 +116,9 @@ def read_state_dict(path: str | Path) -> dict[str, torch.Tensor]:
     return dict(payload)
 
 
-def convert_state_dict(model_name: str, upstream: Mapping[str, torch.Tensor], model: nn.Module, source: str | Path = "<state_dict>") -> dict[str, torch.Tensor]:
+def convert_state_dict(
+    model_name: str, upstream: Mapping[str, torch.Tensor], model: nn.Module, source: str | Path = "<state_dict>"
+) -> dict[str, torch.Tensor]:
     """Rename ``upstream`` tensors onto ``model``'s state_dict names, checking every shape.
 
     Raises :class:`UpstreamCheckpointError` for an unknown, misshapen or missing tensor.
@@ -131,7 +135,9 @@ def convert_state_dict(model_name: str, upstream: Mapping[str, torch.Tensor], mo
             continue
         target = _match(rules, key)
         if target is None or target not in expected:
-            raise UpstreamCheckpointError(f"{source}: tensor {key!r} is not part of the upstream {model_name} layout (is this a {model_name} checkpoint?)")
+            raise UpstreamCheckpointError(
+                f"{source}: tensor {key!r} is not part of the upstream {model_name} layout (is this a {model_name} checkpoint?)"
+            )
         if tuple(tensor.shape) != tuple(expected[target].shape):
             raise UpstreamCheckpointError(
                 f"{source}: tensor {key!r} (ivif {target!r}) has shape {tuple(tensor.shape)}, "
@@ -140,7 +146,9 @@ def convert_state_dict(model_name: str, upstream: Mapping[str, torch.Tensor], mo
         converted[target] = tensor
     missing = [name for name in expected if name not in converted]
     if missing:
-        raise UpstreamCheckpointError(f"{source}: {len(missing)} tensors of model {model_name!r} missing from the checkpoint, e.g. {missing[:3]}")
+        raise UpstreamCheckpointError(
+            f"{source}: {len(missing)} tensors of model {model_name!r} missing from the checkpoint, e.g. {missing[:3]}"
+        )
     return converted
 
 

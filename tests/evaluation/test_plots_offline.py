@@ -34,7 +34,9 @@ def _project_with_plots(root: Path, sample_dir: Path) -> dict[str, Path]:
     cache = write_eval_cache(sample_dir, root / "cache" / "test")
     model = save_checkpoint(root / "model.pt", model_name="cnn", model_kwargs=SMALL_CNN, state_dict=contrast_fusion(**STRONG).state_dict())
     config = EvaluateConfig(device="cpu", metrics=("EN", "SD", "SSIM"), grid_images=2, grid_height=24, max_images=3)
-    outputs = evaluate_to_files(str(model), cache.root, config, root / "metrics.json", root / "plots/per_image.csv", root / "plots/grid.png")
+    outputs = evaluate_to_files(
+        str(model), cache.root, config, root / "metrics.json", root / "plots/per_image.csv", root / "plots/grid.png"
+    )
     history = LossHistory()
     for step in (5, 10, 15):
         history.append(step, 0, 1e-3, {"loss/total": 1.0 / step})

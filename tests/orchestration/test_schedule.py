@@ -11,7 +11,7 @@ def test_bad_time_zone_names_the_time_zone_and_an_example():
     with pytest.raises(ScheduleError) as caught:
         cron_schedule("0 3 * * *", "Europe/Berln")
     message = str(caught.value)
-    assert "time zone: Invalid timezone: \"Europe/Berln\"" in message
+    assert 'time zone: Invalid timezone: "Europe/Berln"' in message
     assert "'Europe/Berlin'" in message and "retrain.timezone" in message
     assert "minute hour day month weekday" not in message  # the cron is fine
 

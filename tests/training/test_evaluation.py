@@ -43,16 +43,25 @@ def test_train_json_equals_evaluate_stage_on_the_final_checkpoint(tiny_project, 
     grid = {"grid_images": 1, "grid_height": 24}
     params = apply_overrides(
         load_params(tiny_project),
-        [f"train.eval_images={TEST_IMAGES}", f"evaluate.mode={mode}", "evaluate.device=cpu",
-         f"evaluate.grid_images={grid['grid_images']}", f"evaluate.grid_height={grid['grid_height']}"],
+        [
+            f"train.eval_images={TEST_IMAGES}",
+            f"evaluate.mode={mode}",
+            "evaluate.device=cpu",
+            f"evaluate.grid_images={grid['grid_images']}",
+            f"evaluate.grid_height={grid['grid_height']}",
+        ],
     )
     result = train_from_params(params, root=root, track=False, progress=False).result
     train_eval = json.loads(result.paths.metrics.read_text())["eval"]
 
     config = EvaluateConfig(mode=mode, device="cpu", max_images=TEST_IMAGES, **grid)
     outputs = evaluate_to_files(
-        str(result.paths.model_file), root / "data" / "cache" / DATASET / "test", config,
-        tmp_path / "evaluate.json", tmp_path / "per_image.csv", tmp_path / "grid.png",
+        str(result.paths.model_file),
+        root / "data" / "cache" / DATASET / "test",
+        config,
+        tmp_path / "evaluate.json",
+        tmp_path / "per_image.csv",
+        tmp_path / "grid.png",
     )
     assert sorted(train_eval) == sorted(STANDARD) == sorted(outputs.result.means)
     assert train_eval == outputs.result.means  # equal, not close
