@@ -31,8 +31,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import reference_style  # noqa: E402
 
-from ivif.metrics import METRIC_NAMES, compute_metrics, compute_metrics_batch  # noqa: E402
 from ivif.allocator import freed_memory_retained  # noqa: E402
+from ivif.metrics import METRIC_NAMES, compute_metrics, compute_metrics_batch  # noqa: E402
 from ivif.metrics.conventions import CDDFUSE  # noqa: E402
 from ivif.metrics.suite import METRICS  # noqa: E402
 

@@ -20,7 +20,6 @@ from prefect.cache_policies import NO_CACHE
 from ivif.params import DEFAULT_PARAMS, load_params, section
 
 
-
 def held_out_split(params: dict, data: str | None = None) -> Path:
     """``data`` or ``<data.cache_root>/<evaluate.dataset>/<evaluate.split>`` from params."""
     from ivif.data.config import DataConfig
@@ -29,7 +28,7 @@ def held_out_split(params: dict, data: str | None = None) -> Path:
     if data:
         return Path(data)
     config = section(params, "evaluate", EvaluateConfig)
-    return Path(section(params, "data", DataConfig).cache_root) / config.dataset / config.split
+    return section(params, "data", DataConfig).cache_dir(config.dataset, config.split)
 
 
 @task(name="evaluate-model", cache_policy=NO_CACHE)

@@ -20,7 +20,6 @@ from ivif.pairing.config import ManifestSpec, PairsConfig
 from ivif.params import DEFAULT_PARAMS, load_params, section
 
 
-
 # DVC decides what to rebuild; Prefect must not serve a stale manifest from its own cache.
 @task(name="pairing-manifest", cache_policy=NO_CACHE)
 def build_manifest_task(name: str, spec: ManifestSpec, cache_root: str, out_dir: str) -> str:

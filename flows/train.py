@@ -19,7 +19,6 @@ from ivif.params import DEFAULT_PARAMS, load_params
 from ivif.training.run import apply_overrides, train_from_params
 
 
-
 @task(name="train-model", cache_policy=NO_CACHE)
 def train_task(params: dict, root: str, out_dir: str | None, resume: bool) -> dict:
     outcome = train_from_params(params, root=root, out_dir=out_dir, resume=resume, progress=False)

@@ -105,7 +105,7 @@ def run_fetch(args) -> int:
 
     config = _data_config(args)
     spec = resolve_dataset(args.dataset)
-    dest = Path(args.dest or Path(config.raw_root) / spec.name)
+    dest = Path(args.dest or config.raw_dir(spec.name))
     source = args.source or config.local_source(spec.name)
     try:
         fetch_dataset(
@@ -142,9 +142,9 @@ def run_shard(args) -> int:
     config = _data_config(args)
     shard_config = section(params, "shard", ShardConfig)
     spec = resolve_dataset(args.dataset)
-    raw = Path(args.raw or Path(config.raw_root) / spec.name)
+    raw = Path(args.raw or config.raw_dir(spec.name))
     spec = layout_for(spec, raw)  # upstream layout or plain ir/ + vi/
-    out = Path(args.out or Path(config.shard_root) / spec.name)
+    out = Path(args.out or config.shard_dir(spec.name))
     skip_bad = shard_config.skip_bad if args.skip_bad is None else args.skip_bad
     plan = plan_splits(spec, raw, shard_config.split_rule(spec.name))
     summary = write_shards(
@@ -174,8 +174,8 @@ def run_cache(args) -> int:
     from ivif.data.cache_build import build_caches
 
     config = _data_config(args)
-    shards = Path(args.shards or Path(config.shard_root) / args.dataset)
-    out = Path(args.out or Path(config.cache_root) / args.dataset)
+    shards = Path(args.shards or config.shard_dir(args.dataset))
+    out = Path(args.out or config.cache_dataset_dir(args.dataset))
     caches = build_caches(shards, out, progress=not args.no_progress)
     print(f"{args.dataset}: caches {', '.join(str(p) for p in caches.values())}")
     return 0

@@ -43,7 +43,7 @@ def run(args) -> int:
 
     params = load_params(args.params)
     config = _with_overrides(section(params, "evaluate", EvaluateConfig), args)
-    data = Path(args.data or Path(section(params, "data", DataConfig).cache_root) / config.dataset / config.split)
+    data = Path(args.data or section(params, "data", DataConfig).cache_dir(config.dataset, config.split))
     outputs = evaluate_to_files(args.model, data, config, args.metrics_file, args.per_image_file, args.grid_file)
     means = "  ".join(f"{k} {v:.4g}" for k, v in outputs.result.means.items())
     print(f"{args.model} on {data} ({len(outputs.result.per_image)} pairs, {outputs.result.convention}): {means}")

@@ -7,10 +7,11 @@ import argparse
 
 def add_parser(subparsers) -> argparse.ArgumentParser:
     from ivif.metrics.conventions import CONVENTIONS, DEFAULT_CONVENTION  # light: no torch
+    from ivif.metrics.names import ALL_METRICS
 
     parser = subparsers.add_parser(
         "metrics",
-        help="compute fusion metrics (EN, SD, SF, AG, MI, SCD, VIF, Qabf, SSIM, CC, PSNR, MSE) for a folder",
+        help=f"compute fusion metrics ({', '.join(ALL_METRICS)}) for a folder",
         description="Match fused images to their IR and VI sources by file stem, compute every metric "
         "under a convention (one reproducing a reference evaluator), write a CSV and print the mean row.",
     )

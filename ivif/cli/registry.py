@@ -77,7 +77,7 @@ def run_promote(args) -> int:
 
     params = load_params(args.params)
     eval_config = section(params, "evaluate", EvaluateConfig)
-    data = Path(args.data or Path(section(params, "data", DataConfig).cache_root) / eval_config.dataset / eval_config.split)
+    data = Path(args.data or section(params, "data", DataConfig).cache_dir(eval_config.dataset, eval_config.split))
     client, uri = _client(args.params)
     outcome = evaluate_and_promote(
         args.model, ImageCache(data), eval_config, section(params, "gate", GateConfig),

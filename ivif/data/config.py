@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ivif.data import layout
 from ivif.data.registry import DATASETS, SAMPLE, resolve_dataset
 from ivif.data.split import SplitRule
 
@@ -24,6 +25,9 @@ class DataConfig:
         cache_root: decoded caches, ``<cache_root>/<dataset>/<split>/``.
         import_from: dataset -> local archive or folder to import instead of
             downloading (required for M3FD, which is on cloud drives only).
+
+    The folders of one dataset come from :meth:`raw_dir`, :meth:`shard_dir`,
+    :meth:`cache_dataset_dir` and :meth:`cache_dir` (layout: :mod:`ivif.data.layout`).
     """
 
     datasets: tuple[str, ...] = (SAMPLE.name,)
@@ -43,6 +47,22 @@ class DataConfig:
                     f"unknown dataset {name!r} (registered: {', '.join(DATASETS)}): to use your own data under that name, "
                     f"add data.import_from: {{{name}: DIR}} (DIR holding ir/ + vi/ with the same file stems)"
                 )
+
+    def raw_dir(self, dataset: str) -> Path:
+        """Fetched files of ``dataset``: ``<raw_root>/<dataset>``."""
+        return layout.dataset_dir(self.raw_root, dataset)
+
+    def shard_dir(self, dataset: str) -> Path:
+        """Shards of ``dataset`` (one folder per split inside): ``<shard_root>/<dataset>``."""
+        return layout.dataset_dir(self.shard_root, dataset)
+
+    def cache_dataset_dir(self, dataset: str) -> Path:
+        """Caches of ``dataset`` (one folder per split inside): ``<cache_root>/<dataset>``."""
+        return layout.dataset_dir(self.cache_root, dataset)
+
+    def cache_dir(self, dataset: str, split: str) -> Path:
+        """The decoded cache of one split: ``<cache_root>/<dataset>/<split>``."""
+        return layout.cache_dir(self.cache_root, dataset, split)
 
     def local_source(self, dataset: str) -> Path | None:
         """The local archive/folder to import ``dataset`` from, if any."""

@@ -1,7 +1,16 @@
-"""From a fetched dataset folder to the pairs of each split.
+"""Folder layouts: where the pipeline keeps each dataset, and a fetched dataset's pairs.
 
-Uses the registry's folder layout: official splits as published (MSRS ``train``/``test``),
-otherwise one pooled folder pair split by the seeded rule (:mod:`ivif.data.split`).
+The pipeline's layout is spelled here and nowhere else (:func:`dataset_dir`,
+:func:`split_dir`, :func:`cache_dir`; :class:`ivif.data.config.DataConfig` applies them
+to its roots)::
+
+    <raw_root>/<dataset>/                  fetched or imported files
+    <shard_root>/<dataset>/<split>/        WebDataset tars
+    <cache_root>/<dataset>/<split>/        decoded caches
+
+Inside a fetched dataset, :func:`plan_splits` uses the registry's folder layout: official
+splits as published (MSRS ``train``/``test``), otherwise one pooled folder pair split by
+the seeded rule (:mod:`ivif.data.split`).
 """
 
 from __future__ import annotations
@@ -12,6 +21,21 @@ from pathlib import Path
 from ivif.data.ingest import PairFiles, Problem, match_pairs
 from ivif.data.registry import POOLED, SPLITS, DatasetSpec, PairFolders
 from ivif.data.split import OFFICIAL_RULE, SplitRule, seeded_split
+
+
+def dataset_dir(root: str | Path, dataset: str) -> Path:
+    """A dataset's folder under a raw, shard or cache root: ``<root>/<dataset>``."""
+    return Path(root) / dataset
+
+
+def split_dir(dataset_folder: str | Path, split: str) -> Path:
+    """One split of a dataset's shard or cache folder: ``<dataset_folder>/<split>``."""
+    return Path(dataset_folder) / split
+
+
+def cache_dir(cache_root: str | Path, dataset: str, split: str) -> Path:
+    """The decoded cache of one (dataset, split): ``<cache_root>/<dataset>/<split>``."""
+    return split_dir(dataset_dir(cache_root, dataset), split)
 
 
 @dataclass(frozen=True)

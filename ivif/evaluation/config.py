@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from ivif.fusion.device import DEVICE_CHOICES as DEVICES
 from ivif.fusion.runner import MODES as FUSION_MODES
+from ivif.metrics.names import STANDARD
 
 
 @dataclass(frozen=True)
@@ -21,8 +22,8 @@ class EvaluateConfig:
     """Fusion protocol: ``full`` (one padded pass) or ``tiled`` (the paper's tiles)."""
     convention: str = "cddfuse"
     """Metric convention (``ivif.metrics.CONVENTIONS``); cddfuse is the paper's evaluator."""
-    metrics: tuple[str, ...] = ("EN", "SD", "SF", "AG", "MI", "SCD", "VIF", "Qabf", "SSIM")
-    """Metrics computed per image (names of ``ivif.metrics.METRICS``)."""
+    metrics: tuple[str, ...] = STANDARD
+    """Metrics computed per image (default: the nine standard ones, ``ivif.metrics.STANDARD``)."""
     device: str = "auto"
     """``auto`` (CUDA if available), ``cpu`` or ``cuda``."""
     max_images: int | None = None

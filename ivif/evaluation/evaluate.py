@@ -1,4 +1,9 @@
-"""Score a fusion model on a cached held-out split with the metric suite."""
+"""Score a fusion model on a cached held-out split with the metric suite.
+
+:func:`evaluate_model` is the one held-out evaluation: the evaluate stage, the promotion
+gate and training's periodic and final evaluation (:mod:`ivif.training.evaluation`) all
+call it, so the same model on the same images gives the same numbers everywhere.
+"""
 
 from __future__ import annotations
 
@@ -6,11 +11,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 import numpy as np
-from tqdm import tqdm
+import torch
 
 from ivif.data.cache import ImageCache
 from ivif.evaluation.config import EvaluateConfig
 from ivif.evaluation.gray import to_metric_gray
+from ivif.io.progress import progress_bar
 
 
 @dataclass(frozen=True)
@@ -54,6 +60,8 @@ def evaluate_model(
     *,
     keep_samples: int = 0,
     description: str = "evaluate",
+    device: torch.device | None = None,
+    progress: bool = True,
 ) -> EvaluationResult:
     """Fuse every pair of ``cache`` (or the first ``config.max_images``) and score it.
 
@@ -61,6 +69,11 @@ def evaluate_model(
     gray the way ``config.convention`` reads files, so the numbers equal those of the
     reference evaluator run on the saved images. The first ``keep_samples`` pairs are
     returned with their fusion for the comparison grid.
+
+    ``model`` is moved to the device in channels-last format and put in eval mode, in
+    place. ``device`` overrides ``config.device`` (training passes the one it runs on);
+    ``progress`` shows a bar on a terminal, else a log line now and then
+    (:func:`ivif.io.progress.progress_bar`).
     """
     from ivif.evaluation.images import fuse_uint8_pair
     from ivif.fusion.device import prepare_model, resolve_device
@@ -69,11 +82,11 @@ def evaluate_model(
     if len(cache) == 0:
         raise ValueError(f"{cache.root}: the split has no images to evaluate")
     convention = get_convention(config.convention)
-    device = resolve_device(config.device)
+    device = device if device is not None else resolve_device(config.device, setting="evaluate.device")
     model = prepare_model(model, device)
     count = len(cache) if config.max_images is None else min(config.max_images, len(cache))
     rows, samples = [], []
-    for index in tqdm(range(count), desc=description, unit="pair"):
+    for index in progress_bar(range(count), total=count, desc=description, unit="pair", enabled=progress):
         name = cache.names[index]
         ir, vi = cache.ir(index), _squeeze_gray(cache.vi(index))
         fused = fuse_uint8_pair(model, ir, vi, config.mode, device)

@@ -16,15 +16,25 @@ DEVICE_CHOICES = ("auto", "cpu", "cuda")
 AMP_DTYPE = torch.float16  # CUDA autocast dtype; outputs are cast back to float32
 
 
-def resolve_device(choice: str = "auto") -> torch.device:
-    """``auto`` -> CUDA when available, else CPU; ``cuda`` without a GPU is an error."""
+def resolve_device(choice: str = "auto", setting: str = "--device") -> torch.device:
+    """``auto`` -> CUDA when available, else CPU; ``cuda`` without a GPU is an error.
+
+    ``setting`` is how the caller's user chose the device (``--device`` for ``ivif fuse``
+    and ``ivif evaluate``, ``train.device`` for training); error messages name it, so
+    the fix they suggest is one the user can type.
+    """
     if choice not in DEVICE_CHOICES:
-        raise ValueError(f"unknown device {choice!r}; choose one of {', '.join(DEVICE_CHOICES)}")
+        raise ValueError(f"{setting}: unknown device {choice!r}; choose one of {', '.join(DEVICE_CHOICES)}")
     if choice == "cuda" and not torch.cuda.is_available():
-        raise ValueError("--device cuda requested but no CUDA GPU is available; use --device cpu or auto")
+        raise ValueError(f"{_assignment(setting, 'cuda')} requested but no CUDA GPU is available; use {_assignment(setting, 'cpu')} or {_assignment(setting, 'auto')}")
     if choice == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     return torch.device(choice)
+
+
+def _assignment(setting: str, value: str) -> str:
+    """How a user writes ``value`` for ``setting``: ``--device cpu`` or ``train.device=cpu``."""
+    return f"{setting} {value}" if setting.startswith("-") else f"{setting}={value}"
 
 
 MEMORY_FORMAT = torch.channels_last

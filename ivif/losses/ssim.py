@@ -20,7 +20,6 @@ positive the two sources get ½ each.
 from __future__ import annotations
 
 import torch
-import torch.nn.functional as F
 from torch import nn
 
 from ivif.losses._checks import check_images

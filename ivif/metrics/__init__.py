@@ -5,13 +5,16 @@ evaluator's choices as data), ``suite`` (``compute_metrics`` for one image,
 ``compute_metrics_batch`` for tensors on any device), ``reading`` (files -> gray arrays
 as a convention reads them) and ``folders`` (evaluate matched folders, write reports).
 
-Names are imported lazily so that light users (the CLI's ``--help``, which lists the
-conventions) do not pay for torch.
+The metric names live in ``names`` (``STANDARD``, ``ALL_METRICS``, ``LOWER_IS_BETTER``):
+every other place asks for them there. Torch-heavy names are imported lazily so that
+light users (the CLI's ``--help``, which lists the conventions) do not pay for torch.
 """
 
 from __future__ import annotations
 
 import importlib
+
+from ivif.metrics.names import ALL_METRICS, EXTRA, LOWER_IS_BETTER, STANDARD, higher_is_better
 
 _EXPORTS = {
     "CONVENTIONS": "ivif.metrics.conventions",
@@ -24,7 +27,7 @@ _EXPORTS = {
     "compute_metrics_batch": "ivif.metrics.suite",
 }
 
-__all__ = sorted(_EXPORTS)
+__all__ = sorted([*_EXPORTS, "ALL_METRICS", "EXTRA", "LOWER_IS_BETTER", "STANDARD", "higher_is_better"])
 
 
 def __getattr__(name: str):

@@ -18,6 +18,7 @@ from ivif.metrics.conventions import DEFAULT_CONVENTION, Convention, get_convent
 from ivif.metrics.entropy import entropy
 from ivif.metrics.mi import mutual_information
 from ivif.metrics.mse import mean_squared_error
+from ivif.metrics.names import ALL_METRICS
 from ivif.metrics.psnr import peak_signal_to_noise_ratio
 from ivif.metrics.qabf import qabf
 from ivif.metrics.scd import sum_of_correlations_of_differences
@@ -42,7 +43,9 @@ METRICS: dict[str, MetricFn] = {
     "PSNR": lambda ir, vi, f, c: peak_signal_to_noise_ratio(ir, vi, f, c.psnr_peak, c.mse_intensity_scale),
     "MSE": lambda ir, vi, f, c: mean_squared_error(ir, vi, f, c.mse_intensity_scale),
 }
-METRIC_NAMES: tuple[str, ...] = tuple(METRICS)
+if tuple(METRICS) != ALL_METRICS:  # the names are owned by ivif.metrics.names
+    raise ImportError(f"ivif.metrics.suite registers {tuple(METRICS)} but ivif.metrics.names lists {ALL_METRICS}")
+METRIC_NAMES: tuple[str, ...] = ALL_METRICS
 """All metric names, in report column order (the nine standard ones first)."""
 
 
@@ -102,8 +105,7 @@ def compute_metrics_batch(
         # On CPU a batch is slower than its images one by one: its full-size temporaries
         # fall out of cache and are page-faulted afresh by every operation.
         per_image = [
-            {name: METRICS[name](ir[i : i + 1], vi[i : i + 1], fused[i : i + 1], conv) for name in selected}
-            for i in range(fused.shape[0])
+            {name: METRICS[name](ir[i : i + 1], vi[i : i + 1], fused[i : i + 1], conv) for name in selected} for i in range(fused.shape[0])
         ]
         return {name: torch.cat([values[name] for values in per_image]) for name in selected}
     return {name: METRICS[name](ir, vi, fused, conv) for name in selected}

@@ -30,6 +30,7 @@ import torch
 from torch import nn
 
 from ivif.io.atomic import atomic_write_stream, sweep_stale_temps
+from ivif.io.safe_load import load_weights
 
 log = logging.getLogger(__name__)
 
@@ -131,7 +132,7 @@ def load_checkpoint(path: str | Path, map_location: str | torch.device = "cpu") 
     if not path.is_file():
         raise FileNotFoundError(f"checkpoint not found: {path}")
     try:
-        payload = torch.load(path, map_location=map_location, weights_only=True)
+        payload = load_weights(path, map_location)
     except Exception as exc:  # unpickling errors come in many types
         raise ValueError(
             f"{path} is not a loadable PyTorch checkpoint ({type(exc).__name__}: {exc}); "

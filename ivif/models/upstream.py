@@ -5,7 +5,7 @@ ivif's ``enc1.layers.0.norm2``). Each supported layout is an explicit, ordered t
 ``(upstream pattern, ivif name)`` rules; every upstream tensor must match one rule and
 have the ivif tensor's shape, and every ivif tensor must be covered. Anything else is an
 error naming the tensor, the expected and found shapes, and the file. Files are always
-read with ``torch.load(..., weights_only=True)``.
+read as weights only (:func:`ivif.io.safe_load.load_weights`).
 
 The Transformer's upstream layout also stores each channel gate's band mask; ivif
 derives it from the sizes, so import checks the stored mask equals it and drops it.
@@ -21,9 +21,15 @@ from pathlib import Path
 import torch
 from torch import nn
 
+from ivif.io.safe_load import WeightsLoadError, load_weights
 from ivif.models.blocks.gates import band_mask
 from ivif.models.checkpoint import save_checkpoint
 from ivif.models.registry import create_model
+
+# What to do with an upstream file that cannot be read as weights only.
+UPSTREAM_FIX = (
+    "the paper's releases are plain state_dicts: download the *.model file again, or save the model's state_dict() with torch.save"
+)
 
 # The upstream names of the four dense blocks / encoder stages, in ivif's order.
 _STAGES = {"1": "enc1", "2": "enc2", "3": "bottom", "4": "dec"}
@@ -102,15 +108,17 @@ def read_state_dict(path: str | Path) -> dict[str, torch.Tensor]:
     if not path.is_file():
         raise FileNotFoundError(f"upstream checkpoint not found: {path}")
     try:
-        payload = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as exc:  # unpickling errors come in many types
-        raise UpstreamCheckpointError(f"{path} is not a loadable PyTorch state_dict ({type(exc).__name__}: {exc})") from exc
+        payload = load_weights(path, fix=UPSTREAM_FIX)
+    except WeightsLoadError as exc:  # its message names the file and the fix, without torch's advice
+        raise UpstreamCheckpointError(str(exc)) from None
     if not isinstance(payload, Mapping) or not all(isinstance(v, torch.Tensor) for v in payload.values()):
         raise UpstreamCheckpointError(f"{path} is not an upstream state_dict (a flat name -> tensor mapping)")
     return dict(payload)
 
 
-def convert_state_dict(model_name: str, upstream: Mapping[str, torch.Tensor], model: nn.Module, source: str | Path = "<state_dict>") -> dict[str, torch.Tensor]:
+def convert_state_dict(
+    model_name: str, upstream: Mapping[str, torch.Tensor], model: nn.Module, source: str | Path = "<state_dict>"
+) -> dict[str, torch.Tensor]:
     """Rename ``upstream`` tensors onto ``model``'s state_dict names, checking every shape.
 
     Raises :class:`UpstreamCheckpointError` for an unknown, misshapen or missing tensor.
@@ -127,7 +135,9 @@ def convert_state_dict(model_name: str, upstream: Mapping[str, torch.Tensor], mo
             continue
         target = _match(rules, key)
         if target is None or target not in expected:
-            raise UpstreamCheckpointError(f"{source}: tensor {key!r} is not part of the upstream {model_name} layout (is this a {model_name} checkpoint?)")
+            raise UpstreamCheckpointError(
+                f"{source}: tensor {key!r} is not part of the upstream {model_name} layout (is this a {model_name} checkpoint?)"
+            )
         if tuple(tensor.shape) != tuple(expected[target].shape):
             raise UpstreamCheckpointError(
                 f"{source}: tensor {key!r} (ivif {target!r}) has shape {tuple(tensor.shape)}, "
@@ -136,7 +146,9 @@ def convert_state_dict(model_name: str, upstream: Mapping[str, torch.Tensor], mo
         converted[target] = tensor
     missing = [name for name in expected if name not in converted]
     if missing:
-        raise UpstreamCheckpointError(f"{source}: {len(missing)} tensors of model {model_name!r} missing from the checkpoint, e.g. {missing[:3]}")
+        raise UpstreamCheckpointError(
+            f"{source}: {len(missing)} tensors of model {model_name!r} missing from the checkpoint, e.g. {missing[:3]}"
+        )
     return converted
 
 

@@ -1,7 +1,8 @@
 """Building a named manifest from its spec: open the caches, plan, write.
 
 The one I/O entry into :mod:`ivif.pairing.manifest` shared by ``ivif pairs`` and the
-Prefect flow ``flows/pairing.py``.
+Prefect flow ``flows/pairing.py``. Caches are found by the pipeline's layout
+(:func:`ivif.data.layout.cache_dir`, re-exported here).
 """
 
 from __future__ import annotations
@@ -9,13 +10,11 @@ from __future__ import annotations
 from pathlib import Path
 
 from ivif.data.cache import ImageCache
+from ivif.data.layout import cache_dir
 from ivif.pairing.config import ManifestSpec
 from ivif.pairing.manifest import plan_manifest, write_manifest
 
-
-def cache_dir(cache_root: str | Path, dataset: str, split: str) -> Path:
-    """The decoded cache of one (dataset, split): ``<cache_root>/<dataset>/<split>``."""
-    return Path(cache_root) / dataset / split
+__all__ = ["build_manifest", "cache_dir"]
 
 
 def build_manifest(name: str, spec: ManifestSpec, cache_root: str | Path, out_dir: str | Path, progress: bool = True) -> Path:

@@ -17,9 +17,9 @@ import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-# The nine standard IVIF metrics (all higher-is-better), the set the paper reports.
-STANDARD_METRICS = ("EN", "SD", "SF", "AG", "MI", "SCD", "VIF", "Qabf", "SSIM")
-LOWER_IS_BETTER = ("MSE",)
+from ivif.metrics.names import LOWER_IS_BETTER
+from ivif.metrics.names import STANDARD as STANDARD_METRICS
+
 DEFAULT_TOLERANCE = 0.02
 _EPS = 1e-12  # guards the relative change of a metric whose champion value is 0
 

@@ -144,7 +144,6 @@ def _set_without_export(tracking_uri: str, registry_uri: str) -> None:
 def ensure_experiment(name: str, tracking_uri: str) -> str:
     """Select experiment ``name`` (created if missing); return its id."""
     import mlflow
-
     from mlflow.exceptions import MlflowException
 
     client = mlflow.MlflowClient(tracking_uri)

@@ -15,7 +15,7 @@
 """
 
 from ivif.training.config import GanConfig, TrainConfig
-from ivif.training.engine import TrainResult, Trainer
+from ivif.training.engine import Trainer, TrainResult
 from ivif.training.guard import NonFiniteLossError
 from ivif.training.paths import RunPaths
 

@@ -33,6 +33,7 @@ import numpy as np
 import torch
 
 from ivif.io.atomic import atomic_path, sweep_stale_temps
+from ivif.io.safe_load import load_weights
 from ivif.models.checkpoint import (
     HASH_KEY,
     CorruptCheckpointError,
@@ -162,7 +163,7 @@ def _load_checked(path: Path, map_location) -> dict[str, Any]:
     if not path.is_file():
         raise CheckpointError(f"{path}: no training checkpoint to resume from; start without --resume")
     try:
-        state = torch.load(path, map_location=map_location, weights_only=True)
+        state = load_weights(path, map_location, fix="delete it to start the run over")
     except Exception as exc:  # a truncated or foreign file: say which, and what to do
         raise CheckpointError(f"{path}: cannot read the training checkpoint ({exc}); {_fix(path)}") from exc
     if not isinstance(state, dict) or state.get("format") not in (STATE_FORMAT, *LEGACY_STATE_FORMATS):

@@ -25,9 +25,9 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import json
+import logging
 import random
 import signal
-import sys
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -39,6 +39,7 @@ from torch.utils.data import DataLoader
 
 from ivif.allocator import freed_memory_retained
 from ivif.data.cache import ImageCache
+from ivif.evaluation import EvaluateConfig
 from ivif.fusion.device import resolve_device
 from ivif.io.atomic import atomic_write_text
 from ivif.losses.total import fusion_loss
@@ -63,6 +64,8 @@ AMP_DTYPE = torch.bfloat16  # no loss scaling needed, unlike float16
 # Changing these between a checkpoint and its resume would silently train something
 # else; the others (epochs, logging cadence, workers...) may change.
 RESUME_IDENTITY_KEYS = ("model", "paradigm", "batch_size", "patch_size", "seed")
+
+logger = logging.getLogger(__name__)
 
 
 class Callback(Protocol):
@@ -121,7 +124,7 @@ class Trainer:
         config: the ``train:`` section.
         paths: inputs and outputs (:meth:`RunPaths.for_run`).
         callbacks: reporting hooks (MLflow, tests).
-        progress: show a tqdm bar (rank 0).
+        progress: show a tqdm bar on a terminal (rank 0); False, or no terminal: log lines (:mod:`ivif.io.progress`).
         model_kwargs: ``create_model`` keyword arguments (default architecture if empty).
     """
 
@@ -132,12 +135,14 @@ class Trainer:
         callbacks: Sequence[Callback] = (),
         progress: bool = True,
         model_kwargs: Mapping[str, Any] | None = None,
+        evaluation: EvaluateConfig = EvaluateConfig(),
     ):
         self.config = config
         self.paths = paths
         self.callbacks = list(callbacks)
         self.progress = progress
         self.model_kwargs = dict(model_kwargs or {})
+        self.evaluation = evaluation  # the evaluate stage's settings: training's held-out numbers equal its numbers
 
     # ----------------------------------------------------------------- public API
     def fit(self, resume: bool = False, stop_after_steps: int | None = None) -> TrainResult:
@@ -165,7 +170,7 @@ class Trainer:
         (benchmarks).
         """
         config = self.config
-        self.device = rank_device(resolve_device(config.device))
+        self.device = rank_device(resolve_device(config.device, setting="train.device"))
         self.dist = init_distributed(self.device)
         device, dist = self.device, self.dist
         self.cuda = device.type == "cuda"
@@ -304,16 +309,16 @@ class Trainer:
     # --------------------------------------------------------------- reporting
     @contextlib.contextmanager
     def _progress_bar(self):
-        from tqdm import tqdm
+        from ivif.io.progress import progress_bar  # a bar on a terminal, else a log line now and then
 
         patches_per_step = self.config.batch_size * self.dist.world_size
-        with tqdm(
+        with progress_bar(
             total=self.total_steps,
             initial=self.position.step,
             desc=f"train {self.config.model}/{self.config.paradigm}",
             unit="step",
-            disable=not (self.progress and self.dist.is_main),
-            dynamic_ncols=True,
+            enabled=self.progress,
+            silent=not self.dist.is_main,
         ) as bar:
             bar.set_postfix(patches_per_step=patches_per_step)
             yield bar
@@ -334,7 +339,7 @@ class Trainer:
     def _evaluate(self) -> EvalResult:
         if not self.dist.is_main or self.paths.eval_cache is None or not self.config.eval_images:
             return EvalResult({})
-        result = evaluate(self.model, ImageCache(self.paths.eval_cache), self.config.eval_images, self.device)
+        result = evaluate(self.model, ImageCache(self.paths.eval_cache), self.config.eval_images, self.device, self.evaluation)
         for callback in self.callbacks:
             if hasattr(callback, "on_eval"):
                 callback.on_eval(self.position.step, result)
@@ -384,10 +389,10 @@ class Trainer:
         self.scheduler.load_state_dict(state["scheduler"])
         previous_total = retarget_schedule(self.scheduler, self.total_steps)
         if previous_total is not None and self.dist.is_main:
-            print(
-                f"{path}: resuming a {previous_total}-step run as a {self.total_steps}-step run (train.epochs/max_steps "
-                f"changed); the learning-rate schedule now ends at step {self.total_steps}, lr {self.scheduler.get_last_lr()[0]:.3g} from here",
-                file=sys.stderr,
+            logger.warning(
+                "%s: resuming a %d-step run as a %d-step run (train.epochs/max_steps changed); the learning-rate "
+                "schedule now ends at step %d, lr %.3g from here",
+                path, previous_total, self.total_steps, self.total_steps, self.scheduler.get_last_lr()[0],
             )
         if self.adversary is not None:
             self.adversary.load_state_dict(state["adversary"])
@@ -438,7 +443,7 @@ class Trainer:
         if self.history.rows:
             self.history.write_png(paths.loss_png, title=f"{self.config.model} / {self.config.paradigm}")
         if eval_result.previews:
-            write_png(paths.previews_png, preview_grid(eval_result.previews))
+            write_png(paths.previews_png, preview_grid(eval_result.previews, self.evaluation.grid_height))
         summary = {"step": result.step, "epoch": result.epoch, "loss": result.losses, "eval": result.eval_metrics}
         atomic_write_text(paths.metrics, json.dumps(summary, indent=2, sort_keys=True) + "\n")
         for callback in self.callbacks:

@@ -17,7 +17,7 @@ from typing import Any
 import yaml
 
 from ivif.training.config import TrainConfig
-from ivif.training.engine import TrainResult, Trainer
+from ivif.training.engine import Trainer, TrainResult
 from ivif.training.paths import RunPaths
 
 # models/<model>-<paradigm>: one folder per trained variant.
@@ -93,6 +93,7 @@ def train_from_params(
         stop_after_steps: save the state at this step and stop (interruption drills).
     """
     from ivif.data.config import DataConfig
+    from ivif.evaluation import EvaluateConfig
     from ivif.pairing.config import PairsConfig
     from ivif.params import section
     from ivif.registry.tracking import TrackingConfig
@@ -100,11 +101,12 @@ def train_from_params(
     config = section(params, "train", TrainConfig)
     data = section(params, "data", DataConfig)
     pairs = section(params, "pairs", PairsConfig)
+    evaluation = section(params, "evaluate", EvaluateConfig)  # held-out eval exactly as the evaluate stage scores
     out_dir = out_dir or DEFAULT_OUT_DIR.format(model=config.model, paradigm=config.paradigm)
     paths = RunPaths.for_run(data.cache_root, pairs.out_dir, config, out_dir, metrics, plots, root=root)
 
     if not (track and is_main_process()):
-        result = Trainer(config, paths, progress=progress).fit(resume=resume, stop_after_steps=stop_after_steps)
+        result = Trainer(config, paths, progress=progress, evaluation=evaluation).fit(resume=resume, stop_after_steps=stop_after_steps)
         return TrainOutcome(result)
 
     from ivif.training.tracking import MlflowTracker
@@ -112,7 +114,7 @@ def train_from_params(
     tracking = section(params, "tracking", TrackingConfig)
     tracker = MlflowTracker(params, config, tracking, root, paths.out_dir, paths.manifest, resume=resume)
     with tracker:
-        result = Trainer(config, paths, callbacks=[tracker], progress=progress).fit(resume=resume, stop_after_steps=stop_after_steps)
+        result = Trainer(config, paths, callbacks=[tracker], progress=progress, evaluation=evaluation).fit(resume=resume, stop_after_steps=stop_after_steps)
         if result.interrupted_by is not None:
             tracker.end_status = "KILLED"
     return TrainOutcome(result, tracker.model_version, tracker.run_id)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 
@@ -10,7 +10,7 @@ from ivif.orchestration.config import RetrainConfig
 from ivif.orchestration.schedule import ScheduleError, cron_schedule, next_runs
 from ivif.orchestration.trainers import allowed_trainers, resolve_trainer
 
-START = datetime(2026, 1, 5, 12, 0, tzinfo=timezone.utc)  # a Monday
+START = datetime(2026, 1, 5, 12, 0, tzinfo=UTC)  # a Monday
 
 
 def test_valid_cron_gives_its_next_runs():

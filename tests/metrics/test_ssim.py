@@ -2,7 +2,8 @@ import numpy as np
 import pytest
 from skimage.metrics import structural_similarity
 
-from ivif.metrics.ssim import ssim_sum, structural_similarity as ssim
+from ivif.metrics.ssim import ssim_sum
+from ivif.metrics.ssim import structural_similarity as ssim
 
 from .conftest import batch
 

@@ -4,8 +4,7 @@ import numpy as np
 import pytest
 import torch
 
-from ivif.metrics import METRIC_NAMES, compute_metrics, compute_metrics_batch
-from ivif.metrics import filtering
+from ivif.metrics import METRIC_NAMES, compute_metrics, compute_metrics_batch, filtering
 
 from .conftest import smooth_image
 

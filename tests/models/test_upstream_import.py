@@ -63,7 +63,7 @@ def test_unexpected_band_mask_is_refused(upstream_weights):
 def test_garbage_file_is_refused(tmp_path):
     bad = tmp_path / "bad.model"
     bad.write_bytes(b"not a checkpoint")
-    with pytest.raises(UpstreamCheckpointError, match="bad.model is not a loadable"):
+    with pytest.raises(UpstreamCheckpointError, match="bad.model: not a readable PyTorch file"):
         read_state_dict(bad)
     with pytest.raises(FileNotFoundError, match="missing.model"):
         read_state_dict(tmp_path / "missing.model")

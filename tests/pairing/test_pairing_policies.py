@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from ivif.pairing.permutation import SeededPermutation
 from ivif.pairing.policies import (
     EpochPairs,
     PairingError,
@@ -15,7 +16,6 @@ from ivif.pairing.policies import (
     parse_policy,
     select_subset,
 )
-from ivif.pairing.permutation import SeededPermutation
 
 
 def as_set(pairs: np.ndarray) -> set[tuple[int, int]]:

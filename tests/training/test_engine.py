@@ -74,7 +74,7 @@ def test_stop_and_resume_is_bitwise_equal_to_uninterrupted(tiny_project, tmp_pat
     assert [r["loss/total"] for r in resumed.history.rows] == [r["loss/total"] for r in uninterrupted.history.rows]
 
 
-def test_resume_with_more_epochs_stretches_the_schedule_to_the_new_end(tiny_project, tmp_path, capsys):
+def test_resume_with_more_epochs_stretches_the_schedule_to_the_new_end(tiny_project, tmp_path, caplog):
     # A cosine schedule built for 16 steps is at its floor (0) from step 16 on; resumed as a
     # 32-step run it must follow the 32-step curve instead of training on at lr 0.
     common = ("train.max_steps=null", "train.ckpt_every=100", "train.log_every=4", "train.schedule=cosine", "train.warmup_steps=0")
@@ -82,7 +82,7 @@ def test_resume_with_more_epochs_stretches_the_schedule_to_the_new_end(tiny_proj
     _train(tiny_project, *common, "train.epochs=2", out_dir=out, stop_after_steps=12)
     resumed = _train(tiny_project, *common, "train.epochs=4", out_dir=out, resume=True)
     assert resumed.step == resumed.total_steps == 32
-    assert "resuming a 16-step run as a 32-step run" in capsys.readouterr().err
+    assert "resuming a 16-step run as a 32-step run" in caplog.text
     straight = _train(tiny_project, *common, "train.epochs=4", out_dir=tmp_path / "straight")
     lr = {row["step"]: row["lr"] for row in resumed.history.rows}
     lr_straight = {row["step"]: row["lr"] for row in straight.history.rows}
