@@ -122,6 +122,8 @@ def expand(study: Study) -> list[Cell]:
 def _dataset(study: Study, name: str, group: str | None = None) -> dict[str, Any]:
     source = study.datasets[name]
     entry = {"dataset": name, "from": source.source, "test_fraction": source.test_fraction, "seed": source.seed}
+    if source.test_from or (source.ir, source.vi) != ("ir", "vi"):
+        entry.update(test_from=source.test_from, ir_folder=source.ir, vi_folder=source.vi)
     if group is not None:
         entry["group"] = group
     return entry

@@ -34,14 +34,13 @@ SAMPLES_PER_TAR = 1000
 def import_folder(source: DatasetSource, root: Path) -> SplitPlan:
     """The split plan of an ``ir/`` + ``vi/`` folder: a seeded train/test split, or all
     pairs in test (``test_only``)."""
-    folder = root / source.source
-    if not (folder / "ir").is_dir() or not (folder / "vi").is_dir():
-        raise FileNotFoundError(
-            f"{folder}: expected ir/ and vi/ folders there; fetch the dataset (`ivif data fetch NAME`) "
-            "or point data.datasets.<name>.from at a folder with that layout"
-        )
-    pairs, problems = match_pairs(folder / "ir", folder / "vi")
-    if source.test_only:
+    pairs, problems = _match(root / source.source, source)
+    if source.test_from:
+        test_pairs, test_problems = _match(root / source.test_from, source)
+        plan = {TRAIN: pairs, TEST: test_pairs}
+        problems += test_problems
+        rule = {"kind": "official"}
+    elif source.test_only:
         plan = {TRAIN: [], TEST: pairs}
         rule = {"kind": "test_only"}
     else:
@@ -52,9 +51,19 @@ def import_folder(source: DatasetSource, root: Path) -> SplitPlan:
     return SplitPlan(plan, problems, rule)
 
 
+def _match(folder: Path, source: DatasetSource):
+    if not (folder / source.ir).is_dir() or not (folder / source.vi).is_dir():
+        raise FileNotFoundError(
+            f"{folder}: expected {source.ir}/ and {source.vi}/ folders there; fetch the dataset (`ivif data fetch NAME`) "
+            "or point data.datasets.<name>.from at a folder with that layout (folder names: ir:, vi:)"
+        )
+    return match_pairs(folder / source.ir, folder / source.vi)
+
+
 def _origin(source: DatasetSource, root: Path) -> dict:
     return {"from": str((root / source.source).resolve()), "test_only": source.test_only,
-            "test_fraction": source.test_fraction, "seed": source.seed}  # fmt: skip
+            "test_fraction": source.test_fraction, "seed": source.seed, "ir": source.ir, "vi": source.vi,
+            "test_from": str((root / source.test_from).resolve()) if source.test_from else None}  # fmt: skip
 
 
 def prepare_dataset(name: str, source: DatasetSource, study: Study, progress: bool = False) -> Path:

@@ -67,10 +67,18 @@ class DatasetSource:
     test_fraction: float = 0.25
     seed: int = 0
     test_only: bool = False
+    test_from: str | None = None
+    """An official test split: a second folder (then ``from`` is all train)."""
+    ir: str = "ir"
+    """Name of the infrared folder inside ``from`` (e.g. ``Ir`` for M3FD)."""
+    vi: str = "vi"
+    """Name of the visible folder inside ``from`` (e.g. ``Vis`` for M3FD)."""
 
     def __post_init__(self) -> None:
         if not self.source:
             raise ValueError("from: name a folder holding ir/ and vi/")
+        if self.test_only and self.test_from:
+            raise ValueError("test_only and test_from exclude each other")
         if not self.test_only and not 0.0 < self.test_fraction < 1.0:
             raise ValueError(f"test_fraction must be in (0, 1), got {self.test_fraction}")
 
