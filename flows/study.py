@@ -28,7 +28,15 @@ from prefect.cache_policies import NO_CACHE
 from prefect.futures import as_completed
 
 from ivif.study.cells import expand
-from ivif.study.runner import Progress, estimate, prepare, run_cell_process, status_table, threads_per_cell, write_report
+from ivif.study.runner import (
+    Progress,
+    estimate,
+    prepare,
+    run_cell_process,
+    status_table,
+    threads_per_cell,
+    write_report,
+)
 from ivif.study.spec import load_study
 from ivif.study.tracking import close_parent_run, open_parent_run
 

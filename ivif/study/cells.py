@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from ivif.params import from_mapping
-from ivif.study.spec import ALL, Block, Study
+from ivif.study.spec import Block, Study
 from ivif.training.config import TrainConfig
 
 log = logging.getLogger(__name__)

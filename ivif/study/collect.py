@@ -47,7 +47,7 @@ PRIMARY_METRICS = ("VIF", "Qabf", "MI", "SSIM")  # the first present is the repo
 
 def _commit(root: Path) -> str:
     try:
-        out = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=root, capture_output=True, text=True, timeout=10)
+        out = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=root, capture_output=True, text=True, timeout=10, check=False)
         return out.stdout.strip() or "unknown"
     except (OSError, subprocess.SubprocessError):
         return "unknown"
@@ -141,7 +141,7 @@ def _gallery(study: Study, cells: list[Cell], out: Path, metric: str) -> None:
                   and (cell_dir(study, c) / RESULT_FILE).is_file()]  # fmt: skip
     if not candidates:
         return
-    key = lambda c: (c.axes()["model"] != "cnn", _n_key(c.axes()["n"]), int(c.axes()["seed"]))  # noqa: E731
+    key = lambda c: (c.axes()["model"] != "cnn", _n_key(c.axes()["n"]), int(c.axes()["seed"]))
     first = min(candidates, key=key)
     model, n, seed = first.axes()["model"], first.axes()["n"], first.axes()["seed"]
     for cell in candidates:

@@ -143,7 +143,7 @@ def _assign(study: Study) -> dict[str, Any]:
         missing = [n for n in train_cache.names if n not in labels]
         if missing:
             raise ValueError(f"{_label_path(study)}: no group for train image(s) {missing[:5]}; add a row name,group for each")
-        label_of = lambda names: {n: labels.get(n, "unlabelled") for n in names}  # noqa: E731
+        label_of = lambda names: {n: labels.get(n, "unlabelled") for n in names}
         return {"rule": rule, "train": {study.train_dataset: label_of(train_cache.names)},
                 "test": {name: label_of(cache.names) for name, cache in tests.items()}}  # fmt: skip
     train_desc = descriptors(train_cache)
@@ -152,7 +152,7 @@ def _assign(study: Study) -> dict[str, Any]:
         vis_mean = 3  # column of the visible luma mean in descriptors()
         threshold = groups.threshold if groups.threshold is not None else float(np.median(train_desc[:, vis_mean]))
         rule["threshold"] = threshold
-        name_of = lambda d: [BRIGHT_NAMES[0] if v >= threshold else BRIGHT_NAMES[1] for v in d[:, vis_mean]]  # noqa: E731
+        name_of = lambda d: [BRIGHT_NAMES[0] if v >= threshold else BRIGHT_NAMES[1] for v in d[:, vis_mean]]
     else:
         mean, std = train_desc.mean(axis=0), train_desc.std(axis=0) + 1e-12
         labels, centres = kmeans((train_desc - mean) / std, groups.k, groups.seed)

@@ -16,7 +16,14 @@ import numpy as np
 import pandas as pd
 
 from ivif.io.atomic import atomic_write_text
-from ivif.study.collect import CURVES, GALLERY, GROUPS_JSON, PER_IMAGE, RESULTS, STUDY_JSON
+from ivif.study.collect import (
+    CURVES,
+    GALLERY,
+    GROUPS_JSON,
+    PER_IMAGE,
+    RESULTS,
+    STUDY_JSON,
+)
 from ivif.study.stats import bootstrap_mean_ci, data_multiplier, holm, wilcoxon_paired
 
 REPORT = "report.md"
@@ -88,11 +95,11 @@ def _header(d: _Data) -> str:
         f"test sets: {', '.join(f'**{t}**' for t in m['test_sets'])}"
         + (f" (out of distribution: {', '.join(m['ood_test_sets'])})" if m["ood_test_sets"] else "")
         + ".\n",
-        f"Cells: {len(cells)} ({', '.join(f'{v} {k}' for k, v in sorted(counts.items()))}). "
+        (f"Cells: {len(cells)} ({', '.join(f'{v} {k}' for k, v in sorted(counts.items()))}). "
         f"Headline metric: **{d.primary}** (higher is better); all metrics are in `results.csv`. "
         f"Intervals are 95 % bootstrap intervals over seeds; p-values are two-sided paired Wilcoxon "
         f"signed-rank tests over test images (per-image scores averaged over seeds), Holm-corrected over every "
-        f"comparison in the report's Q1 table.\n",
+        f"comparison in the report's Q1 table.\n"),
         f"Regenerate this file from the data files next to it: `ivif study report {m['report_dir']}`.\n",
     ]
     return "\n".join(lines)
@@ -231,7 +238,7 @@ def _q1_words(d: _Data, comps: pd.DataFrame, mult: list[list[Any]]) -> str:
         held = [m for m in mult if m[5] >= PAPER_MULTIPLIER and m[6] != "<"]
         open_ = [m for m in mult if m[5] < PAPER_MULTIPLIER and m[6] == ">"]
         failed = [m for m in mult if m not in held and m not in open_]
-        describe = lambda ms: ", ".join(f"{m[2]} N={m[3]} on {m[1]} ({m[4]})" for m in ms)  # noqa: E731
+        describe = lambda ms: ", ".join(f"{m[2]} N={m[3]} on {m[1]} ({m[4]})" for m in ms)
         if held:
             words.append(f"The paper's claim (UPTP/APTP on N ≈ SPTP on ~{PAPER_MULTIPLIER}·N) holds for {describe(held)}.")
         if failed:
@@ -309,7 +316,7 @@ def _q3(d: _Data) -> str:
         if not base.empty:
             verdict = "beats" if diff > 0 else "does not beat"
             words.append(f"{paradigm.upper()} {ir}×{vis} {verdict} SPTP on {ir} on {test} ({d.primary} {_fmt(mean)} vs {_fmt(base[d.primary].mean())}, p={_fmt(p)}).")
-    out.append(_table(["model", "N", "IR × VIS", "paradigm", "test set", d.primary, f"SPTP on A", "SPTP on B", "p vs SPTP A"], rows))
+    out.append(_table(["model", "N", "IR × VIS", "paradigm", "test set", d.primary, "SPTP on A", "SPTP on B", "p vs SPTP A"], rows))
     claim_metrics = [m for m in ("MI", "VIF") if m in d.metrics]
     out.append("**In plain words.** " + (" ".join(words) or "No matching SPTP cells to compare with.")
                + f" The paper claims cross-dataset APTP beats single-dataset SPTP on {' and '.join(claim_metrics) or 'MI and VIF'}; "
@@ -512,8 +519,8 @@ def _gallery(d: _Data) -> str:
     if not pngs:
         return "## Gallery\n\n_No gallery (the fused thumbnails live in the study's work dir; run `ivif study report STUDY.yaml` there)._\n"
     info = json.loads((folder / "gallery.json").read_text()) if (folder / "gallery.json").is_file() else {}
-    lines = [f"## Gallery\n\nThe same test images fused by each paradigm ({info.get('model', '?')}, N={info.get('n', '?')}, "
-             f"seed {info.get('seed', '?')}, budget `{info.get('budget', '?')}`), then the images where APTP trails SPTP most on {d.primary}.\n"]  # fmt: skip
+    lines = [(f"## Gallery\n\nThe same test images fused by each paradigm ({info.get('model', '?')}, N={info.get('n', '?')}, "
+             f"seed {info.get('seed', '?')}, budget `{info.get('budget', '?')}`), then the images where APTP trails SPTP most on {d.primary}.\n")]  # fmt: skip
     lines += [f"**{p.stem}**\n\n![gallery {p.stem}]({GALLERY}/{p.name})\n" for p in pngs]
     return "\n".join(lines)
 

@@ -63,7 +63,7 @@ def run_cell_process(study: Study, cell: Cell, parent_run_id: str | None, thread
         return {**existing, "skipped": True}
     child_env = {**os.environ, **(env or {}), "OMP_NUM_THREADS": str(threads), "MKL_NUM_THREADS": str(threads), "TQDM_DISABLE": "1"}
     started = time.time()
-    proc = subprocess.run(worker_command(study, cell, parent_run_id, threads), env=child_env, capture_output=True, text=True)
+    proc = subprocess.run(worker_command(study, cell, parent_run_id, threads), env=child_env, capture_output=True, text=True, check=False)
     result = read_result(study, cell)
     if result is not None:
         return result
@@ -94,7 +94,7 @@ class Progress:
 
 
 def _hms(seconds: float) -> str:
-    seconds = int(round(seconds))
+    seconds = round(seconds)
     return f"{seconds // 3600}h{seconds % 3600 // 60:02d}m{seconds % 60:02d}s"
 
 

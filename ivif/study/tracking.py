@@ -9,12 +9,15 @@ else ``sqlite:///<work_dir>/mlflow.db``.
 
 from __future__ import annotations
 
+import logging
 import os
 
 from ivif.io.atomic import atomic_write_text
 from ivif.params import flatten
 from ivif.study.cells import Cell, cell_dir
 from ivif.study.spec import Study
+
+log = logging.getLogger(__name__)
 
 PARENT_FILE = "mlflow_parent.txt"
 CHILD_FILE = "mlflow_run.txt"
@@ -52,8 +55,8 @@ def open_parent_run(study: Study) -> str | None:
         try:
             client.get_run(run_id)
             return run_id
-        except Exception:  # noqa: BLE001 - a store that lost the run: start a new parent
-            pass
+        except Exception as exc:  # noqa: BLE001 - a store that lost the run: start a new parent
+            log.warning("MLflow parent run %s not found in %s (%s); starting a new one", run_id, tracking_uri(study), exc)
     study.work_dir.mkdir(parents=True, exist_ok=True)
     run = client.create_run(_experiment_id(client, study.tracking.experiment), run_name=f"study-{study.name}",
                             tags={"ivif.study": study.name, "ivif.study_file": str(study.path)})  # fmt: skip
@@ -77,8 +80,8 @@ def open_child_run(study: Study, cell: Cell, parent_run_id: str):
         try:
             client.update_run(run_id, status="RUNNING")
             return client, run_id
-        except Exception:  # noqa: BLE001 - unknown to this store: make a new one
-            pass
+        except Exception as exc:  # noqa: BLE001 - unknown to this store: make a new one
+            log.warning("MLflow child run %s not found (%s); starting a new one", run_id, exc)
     parent = client.get_run(parent_run_id)
     tags = {PARENT_TAG: parent_run_id, "ivif.study": study.name, "ivif.cell": cell.id, "ivif.cell_short": cell.short_id,
             **{f"ivif.axis.{k}": v for k, v in cell.axes().items()}}  # fmt: skip

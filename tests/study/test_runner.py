@@ -10,7 +10,7 @@ from conftest import study_dict, write_study
 from ivif.study.cell import cell_status, run_cell
 from ivif.study.cells import cell_dir, expand
 from ivif.study.collect import collect
-from ivif.study.report import REPORT, render
+from ivif.study.report import render
 from ivif.study.runner import prepare
 from ivif.study.spec import load_study
 
@@ -64,10 +64,9 @@ def test_failing_cell_is_isolated_and_listed(tmp_path, sample_dir):
 
 
 def test_half_trained_cell_resumes_from_checkpoint(tmp_path, sample_dir):
-    from ivif.study.cell import run_paths_for, train_config_for
-    from ivif.study.epochs import StudyTrainer
     from ivif.pairing.build import build_manifest
-    from ivif.study.cell import manifest_plan
+    from ivif.study.cell import manifest_plan, run_paths_for, train_config_for
+    from ivif.study.epochs import StudyTrainer
 
     blocks = [{"name": "one", "paradigms": ["sptp"], "n": [2], "budget": "equal"}]
     study = _study(tmp_path, sample_dir, blocks=blocks)
