@@ -23,6 +23,7 @@ import json
 import logging
 import os
 import socket
+import subprocess
 import time
 import traceback
 from collections.abc import Mapping
@@ -140,7 +141,7 @@ def run_cell(study: Study, cell: Cell, parent_run_id: str | None = None, threads
         with tracker:
             record = _run_reference(study, cell) if cell.kind == REFERENCE_KIND else _run_training(study, cell, tracker)
             record.update(_identity_fields(cell), status="ok", wall_s=time.time() - started,
-                          host=socket.gethostname(), threads=_threads(), finished_at=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()))  # fmt: skip
+                          host=socket.gethostname(), threads=_threads(), commit=git_commit(study.root), finished_at=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()))  # fmt: skip
             tracker.log_result(record)
     except Exception as exc:  # noqa: BLE001 - a failing cell must not fail the study
         failure = {**_identity_fields(cell), "status": "failed", "error": f"{type(exc).__name__}: {exc}",
@@ -151,6 +152,15 @@ def run_cell(study: Study, cell: Cell, parent_run_id: str | None = None, threads
     (folder / ERROR_FILE).unlink(missing_ok=True)
     atomic_write_text(folder / RESULT_FILE, json.dumps(record, indent=2, sort_keys=True) + "\n")
     return record
+
+
+def git_commit(root: Path) -> str:
+    """The project's short git commit (``unknown`` outside a git checkout)."""
+    try:
+        out = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=root, capture_output=True, text=True, timeout=10, check=False)
+    except (OSError, subprocess.SubprocessError):
+        return "unknown"
+    return out.stdout.strip() or "unknown"
 
 
 def _identity_fields(cell: Cell) -> dict[str, Any]:

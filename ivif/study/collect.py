@@ -20,14 +20,13 @@ import csv
 import io
 import json
 import logging
-import subprocess
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from ivif.io.atomic import atomic_write_bytes, atomic_write_text
-from ivif.study.cell import ERROR_FILE, RESULT_FILE
+from ivif.study.cell import ERROR_FILE, RESULT_FILE, git_commit
 from ivif.study.cells import Cell, cell_dir, expand
 from ivif.study.spec import Study
 
@@ -40,17 +39,9 @@ STUDY_JSON = "study.json"
 GROUPS_JSON = "groups.json"
 GALLERY = "gallery"
 AXES = ("kind", "model", "paradigm", "n", "seed", "budget", "ir", "vis", "constraint", "ir_group", "vis_group")
-NUMBERS = ("n_base", "steps", "batch_size", "pairs_seen", "pairs_per_epoch", "wall_s", "train_s", "s_per_step",
+NUMBERS = ("commit", "n_base", "steps", "batch_size", "pairs_seen", "pairs_per_epoch", "wall_s", "train_s", "s_per_step",
            "patches_per_s", "manifest_build_s", "eval_s", "final_loss")  # fmt: skip
 PRIMARY_METRICS = ("VIF", "Qabf", "MI", "SSIM")  # the first present is the report's headline metric
-
-
-def _commit(root: Path) -> str:
-    try:
-        out = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=root, capture_output=True, text=True, timeout=10, check=False)
-        return out.stdout.strip() or "unknown"
-    except (OSError, subprocess.SubprocessError):
-        return "unknown"
 
 
 def control_budget(study: Study) -> str | None:
@@ -96,7 +87,7 @@ def collect(study: Study, cells: list[Cell] | None = None) -> Path:
     _write_csv(out / RESULTS, columns, rows)
     _write_csv(out / PER_IMAGE, ["cell_id", "test_set", "image", *metrics], image_rows)
     _write_csv(out / CURVES, ["cell_id", "step", "loss_total"], curve_rows)
-    meta = {"name": study.name, "study_file": _relative(study.path, study.root), "report_dir": _relative(out, study.root), "commit": _commit(study.root), "metrics": metrics,
+    meta = {"name": study.name, "study_file": _relative(study.path, study.root), "report_dir": _relative(out, study.root), "commit": git_commit(study.root), "metrics": metrics,
             "primary_metric": next((m for m in PRIMARY_METRICS if m in metrics), metrics[0]),
             "control_budget": control_budget(study), "train_dataset": study.train_dataset,
             "test_sets": list(study.test_sets), "ood_test_sets": [t for t in study.test_sets if study.datasets[t].test_only]}  # fmt: skip

@@ -53,7 +53,7 @@ class _Data:
         self.meta = json.loads((folder / STUDY_JSON).read_text())
         self.metrics: list[str] = self.meta["metrics"]
         self.primary: str = self.meta["primary_metric"]
-        self.results = pd.read_csv(folder / RESULTS, dtype={"n": str, "seed": str, "ir_group": str, "vis_group": str}, keep_default_na=False)
+        self.results = pd.read_csv(folder / RESULTS, dtype={"n": str, "seed": str, "ir_group": str, "vis_group": str, "commit": str}, keep_default_na=False)
         for col in ("n_base", "steps", "batch_size", "pairs_seen", "wall_s", "train_s", "s_per_step", "patches_per_s",
                     "manifest_build_s", "eval_s", "final_loss", *self.metrics):  # fmt: skip
             self.results[col] = pd.to_numeric(self.results[col], errors="coerce")
@@ -91,7 +91,8 @@ def _header(d: _Data) -> str:
     m = d.meta
     lines = [
         f"# Paradigm study `{m['name']}`\n",
-        f"Study file `{m['study_file']}` at commit `{m['commit']}`. Train set: **{m['train_dataset']}**; "
+        f"Study file `{m['study_file']}`; report written at commit `{m['commit']}`, cells run at "
+        f"{', '.join(f'`{c}`' for c in sorted(set(d.done.commit.astype(str)) - {''})) or 'an unrecorded commit'}. Train set: **{m['train_dataset']}**; "
         f"test sets: {', '.join(f'**{t}**' for t in m['test_sets'])}"
         + (f" (out of distribution: {', '.join(m['ood_test_sets'])})" if m["ood_test_sets"] else "")
         + ".\n",

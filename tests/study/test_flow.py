@@ -55,8 +55,9 @@ def test_smoke_study_on_local_dask_cluster(tmp_path, project_root, shared, prefe
 def test_killed_study_reruns_only_unfinished_cells(tmp_path, project_root, sample_dir, prefect_api):
     from flows.study import run
 
-    study_file = write_study(tmp_path / "s.yaml", study_dict(tmp_path, sample_dir, budgets={"equal": {"steps": 40}},
-        blocks=[{"name": "scale", "paradigms": ["sptp", "aptp"], "n": [2, 4], "seeds": [0], "budget": "equal"}]))  # fmt: skip
+    blocks = [{"name": "scale", "paradigms": ["sptp", "aptp"], "n": [2], "budget": "equal"},
+              {"name": "more", "paradigms": ["aptp"], "n": [4], "budget": "equal"}]  # fmt: skip
+    study_file = write_study(tmp_path / "s.yaml", study_dict(tmp_path, sample_dir, budgets={"equal": {"steps": 16}}, blocks=blocks))
     study = load_study(study_file, project_root)
     cells = expand(study)
     env = {**os.environ, "PREFECT_API_URL": prefect_api, "OMP_NUM_THREADS": "1"}
