@@ -54,7 +54,7 @@ def _cells_per_hour(base: Path, name: str, args, jobs: int, device: str) -> tupl
     cells = expand(study)
     prepare(study, cells)  # data preparation is not part of the cells' throughput
     start = time.perf_counter()
-    run_study(study, jobs=jobs, emit=lambda line: None)
+    run_study(study, jobs=jobs, emit=lambda line: None, report=False)
     seconds = time.perf_counter() - start
     return len(cells) / seconds * 3600, len(cells)
 

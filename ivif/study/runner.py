@@ -102,8 +102,8 @@ def threads_per_cell(jobs: int) -> int:
     return max(1, (os.cpu_count() or 1) // max(jobs, 1))
 
 
-def run_study(study: Study, jobs: int = 1, emit: Callable[[str], None] = print) -> Path:
-    """Run every unfinished cell with ``jobs`` worker processes (no Prefect), then the report."""
+def run_study(study: Study, jobs: int = 1, emit: Callable[[str], None] = print, report: bool = True) -> Path | None:
+    """Run every unfinished cell with ``jobs`` worker processes (no Prefect), then the report (unless ``report=False``)."""
     from ivif.study.tracking import close_parent_run, open_parent_run
 
     cells = expand(study)
@@ -119,7 +119,7 @@ def run_study(study: Study, jobs: int = 1, emit: Callable[[str], None] = print) 
             failed += record.get("status") == "failed"
             progress.finished(record)
     close_parent_run(study, parent, failed)
-    return write_report(study, cells)
+    return write_report(study, cells) if report else None
 
 
 def write_report(study: Study, cells: list[Cell] | None = None) -> Path:
