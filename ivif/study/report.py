@@ -473,7 +473,8 @@ def _curves(d: _Data) -> str:
     drop = f"{_fmt(100 * float(np.median(flat)), 2)} %" if flat else "–"
     return ("## Training curves\n\n![training curves](fig_curves.png)\n\n"
             f"Flatness check: the median relative drop of the loss between the second half's mean and the last quarter's mean is {drop} "
-            "(near 0 % means the curves have flattened; a few % or more means more steps would still help).\n")  # fmt: skip
+            "(a few % or more: the loss was still falling, more steps would help; near 0 % or negative: the curves have "
+            "flattened, up to step-to-step noise).\n")  # fmt: skip
 
 
 def _fig_metric_vs_n(d: _Data, frame: pd.DataFrame) -> str | None:
