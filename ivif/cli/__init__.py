@@ -26,6 +26,7 @@ COMMANDS = {
     "train": "ivif.cli.train",
     "evaluate": "ivif.cli.evaluate",
     "registry": "ivif.cli.registry",
+    "study": "ivif.cli.study",
 }
 
 

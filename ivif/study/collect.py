@@ -1,0 +1,215 @@
+"""Gathering a study's cell folders into the report's data files (the report's only inputs).
+
+``reports/<study>/`` receives:
+
+- ``results.csv``: one row per cell × test set (axes, status, error, steps, wall time,
+  s/step, patches/s, manifest build time, the mean of every metric);
+- ``per_image.csv``: every cell's score of every test image (the paired tests' input);
+- ``curves.csv``: every cell's training loss curve;
+- ``study.json``: name, commit, metrics, control budget; ``groups.json`` when the study
+  has scene groups;
+- ``gallery/*.png``: the same test images fused by each paradigm, and the worst cases.
+
+:func:`ivif.study.report.render` turns these files (and nothing else) into report.md
+and the figures, so ``ivif study report reports/<study>`` regenerates it anywhere.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import logging
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ivif.io.atomic import atomic_write_bytes, atomic_write_text
+from ivif.study.cell import ERROR_FILE, RESULT_FILE, git_commit
+from ivif.study.cells import Cell, cell_dir, expand
+from ivif.study.spec import Study
+
+log = logging.getLogger(__name__)
+
+RESULTS = "results.csv"
+PER_IMAGE = "per_image.csv"
+CURVES = "curves.csv"
+STUDY_JSON = "study.json"
+GROUPS_JSON = "groups.json"
+GALLERY = "gallery"
+AXES = ("kind", "model", "paradigm", "n", "seed", "budget", "ir", "vis", "constraint", "ir_group", "vis_group")
+NUMBERS = ("commit", "n_base", "steps", "batch_size", "pairs_seen", "pairs_per_epoch", "wall_s", "train_s", "s_per_step",
+           "patches_per_s", "manifest_build_s", "eval_s", "final_loss")  # fmt: skip
+PRIMARY_METRICS = ("VIF", "Qabf", "MI", "SSIM")  # the first present is the report's headline metric
+
+
+def control_budget(study: Study) -> str | None:
+    """The equal-steps budget (``steps: S`` with no SPTP factor) Q1 compares under."""
+    for name, budget in study.budgets.items():
+        if budget.kind == "steps" and budget.sptp_factor == 1:
+            return name
+    return None
+
+
+def collect(study: Study, cells: list[Cell] | None = None) -> Path:
+    """Write the report's data files from the cell folders; returns the report folder."""
+    cells = expand(study) if cells is None else cells
+    out = study.report_dir
+    metrics = list(study.evaluate_config().metrics)
+    rows, image_rows, curve_rows = [], [], []
+    for cell in cells:
+        folder = cell_dir(study, cell)
+        result = _read(folder / RESULT_FILE)
+        error = _read(folder / ERROR_FILE)
+        status = "done" if result else ("failed" if error else "pending")
+        base = {"cell_id": cell.id, "short_id": cell.short_id, "label": cell.label, "blocks": " ".join(cell.blocks),
+                **cell.axes(), "status": status, "error": (error or {}).get("error", "") if not result else ""}  # fmt: skip
+        record = result or {}
+        for test in study.test_sets:
+            row = dict(base, test_set=test)
+            row.update({k: record.get(k, "") for k in NUMBERS})
+            means = record.get("tests", {}).get(test, {}).get("means", {})
+            row.update({m: means.get(m, "") for m in metrics})
+            rows.append(row)
+            scores = folder / "scores" / f"{test}.csv"
+            if result and scores.is_file():
+                with scores.open(newline="") as fh:
+                    for score in csv.DictReader(fh):
+                        image_rows.append({"cell_id": cell.id, "test_set": test, **score})
+        loss_csv = folder / "run" / "loss.csv"
+        if result and loss_csv.is_file():
+            with loss_csv.open(newline="") as fh:
+                for entry in csv.DictReader(fh):
+                    if entry.get("loss/total") not in (None, ""):
+                        curve_rows.append({"cell_id": cell.id, "step": entry["step"], "loss_total": entry["loss/total"]})
+    columns = ["cell_id", "short_id", "label", "blocks", *AXES, "status", "error", "test_set", *NUMBERS, *metrics]
+    _write_csv(out / RESULTS, columns, rows)
+    _write_csv(out / PER_IMAGE, ["cell_id", "test_set", "image", *metrics], image_rows)
+    _write_csv(out / CURVES, ["cell_id", "step", "loss_total"], curve_rows)
+    meta = {"name": study.name, "study_file": _relative(study.path, study.root), "report_dir": _relative(out, study.root), "commit": git_commit(study.root), "metrics": metrics,
+            "primary_metric": next((m for m in PRIMARY_METRICS if m in metrics), metrics[0]),
+            "control_budget": control_budget(study), "train_dataset": study.train_dataset,
+            "test_sets": list(study.test_sets), "ood_test_sets": [t for t in study.test_sets if study.datasets[t].test_only]}  # fmt: skip
+    atomic_write_text(out / STUDY_JSON, json.dumps(meta, indent=2, sort_keys=True) + "\n")
+    groups = study.work_dir / GROUPS_JSON
+    if groups.is_file():
+        saved = json.loads(groups.read_text())
+        atomic_write_text(out / GROUPS_JSON, json.dumps({"rule": saved["rule"], "summary": saved["summary"],
+                                                          "test": saved["test"]}, indent=2, sort_keys=True) + "\n")  # fmt: skip
+    _gallery(study, cells, out / GALLERY, meta["primary_metric"])
+    return out
+
+
+def _relative(path: Path, root: Path) -> str:
+    try:
+        return Path(path).resolve().relative_to(Path(root).resolve()).as_posix()
+    except ValueError:
+        return str(path)
+
+
+def _read(path: Path) -> dict[str, Any] | None:
+    return json.loads(path.read_text()) if path.is_file() else None
+
+
+def _write_csv(path: Path, columns: list[str], rows: list[dict[str, Any]]) -> None:
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, columns, lineterminator="\n", extrasaction="ignore")
+    writer.writeheader()
+    writer.writerows(rows)
+    atomic_write_text(path, buffer.getvalue())
+
+
+# ---------------------------------------------------------------------- gallery
+def _gallery(study: Study, cells: list[Cell], out: Path, metric: str) -> None:
+    """For the control budget's smallest N (model cnn, seed = lowest): one strip per test
+    set of the same images fused by each paradigm, first ``gallery_images`` images and
+    the ``gallery_images`` where APTP trails SPTP most on ``metric``."""
+    budget = control_budget(study)
+    chosen: dict[str, Cell] = {}
+    candidates = [c for c in cells if c.axes()["kind"] == "train" and c.axes()["budget"] == budget
+                  and c.axes()["constraint"] == "none" and c.axes()["ir"] == c.axes()["vis"]
+                  and (cell_dir(study, c) / RESULT_FILE).is_file()]  # fmt: skip
+    if not candidates:
+        return
+    key = lambda c: (c.axes()["model"] != "cnn", _n_key(c.axes()["n"]), int(c.axes()["seed"]))
+    first = min(candidates, key=key)
+    model, n, seed = first.axes()["model"], first.axes()["n"], first.axes()["seed"]
+    for cell in candidates:
+        a = cell.axes()
+        if (a["model"], a["n"], a["seed"]) == (model, n, seed):
+            chosen[a["paradigm"]] = cell
+    refs = [c for c in cells if c.kind == "reference" and (cell_dir(study, c) / RESULT_FILE).is_file()]
+    columns = [(p.upper(), chosen[p]) for p in ("sptp", "uptp", "aptp") if p in chosen] + [(r.config["name"], r) for r in refs]
+    for test in study.test_sets:
+        names = _scored_names(study, chosen.get("sptp") or next(iter(chosen.values())), test)
+        if not names:
+            continue
+        picks = [("first", name) for name in names[: study.gallery_images]]
+        if "sptp" in chosen and "aptp" in chosen:
+            gap = _scores(study, chosen["aptp"], test, metric)
+            base = _scores(study, chosen["sptp"], test, metric)
+            diffs = sorted((gap[k] - base[k], k) for k in gap if k in base and np.isfinite(gap[k] - base[k]))
+            picks += [("worst APTP-SPTP", k) for _, k in diffs[: study.gallery_images]]
+        image = _strip(study, test, picks, columns)
+        if image is not None:
+            atomic_write_bytes(out / f"{test}.png", image)
+    atomic_write_text(out / "gallery.json", json.dumps({"model": model, "n": n, "seed": seed, "budget": budget,
+                                                         "columns": [c for c, _ in columns]}, indent=2) + "\n")  # fmt: skip
+
+
+def _n_key(n: str) -> float:
+    return float("inf") if n == "all" else float(n)
+
+
+def _scores(study: Study, cell: Cell, test: str, metric: str) -> dict[str, float]:
+    path = cell_dir(study, cell) / "scores" / f"{test}.csv"
+    with path.open(newline="") as fh:
+        return {row["image"]: float(row[metric]) for row in csv.DictReader(fh)}
+
+
+def _scored_names(study: Study, cell: Cell, test: str) -> list[str]:
+    path = cell_dir(study, cell) / "scores" / f"{test}.csv"
+    if not path.is_file():
+        return []
+    with path.open(newline="") as fh:
+        return [row["image"] for row in csv.DictReader(fh)]
+
+
+def _strip(study: Study, test: str, picks, columns) -> bytes | None:
+    """A grid: one row per picked image, IR | visible | each column's fusion, labelled."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    from PIL import Image
+
+    from ivif.data.cache import ImageCache
+    from ivif.data.registry import TEST
+
+    cache = ImageCache(study.cache_root / test / TEST)
+    index = {name: i for i, name in enumerate(cache.names)}
+    picks = [(why, name) for why, name in picks if name in index]
+    if not picks:
+        return None
+    ncols = 2 + len(columns)
+    fig, axes = plt.subplots(len(picks), ncols, figsize=(1.6 * ncols, 1.4 * len(picks)), squeeze=False)
+    for row, (why, name) in enumerate(picks):
+        tiles = [("IR", cache.ir(index[name])), ("visible", cache.vi(index[name]))]
+        for title, cell in columns:
+            path = cell_dir(study, cell) / "fused" / test / f"{name}.png"
+            tiles.append((title, np.asarray(Image.open(path)) if path.is_file() else None))
+        for col, (title, tile) in enumerate(tiles):
+            ax = axes[row, col]
+            ax.axis("off")
+            if tile is not None:
+                tile = tile[..., 0] if tile.ndim == 3 and tile.shape[-1] == 1 else tile
+                ax.imshow(tile, cmap="gray" if tile.ndim == 2 else None, vmin=0, vmax=255)
+            if row == 0:
+                ax.set_title(title, fontsize=7)
+        axes[row, 0].text(-0.05, 0.5, f"{name}\n({why})", transform=axes[row, 0].transAxes, fontsize=6, ha="right", va="center")
+    fig.tight_layout()
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=90, metadata={"Software": None})
+    plt.close(fig)
+    return buffer.getvalue()

@@ -1,0 +1,535 @@
+"""report.md and figures from a report folder's data files alone (see :mod:`ivif.study.collect`).
+
+:func:`render` reads ``results.csv``, ``per_image.csv``, ``curves.csv``, ``study.json``
+(and ``groups.json``, ``gallery/`` when present) and writes ``report.md`` plus
+``fig_*.png``. The same files give the same report.md, byte for byte.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from ivif.io.atomic import atomic_write_text
+from ivif.study.collect import (
+    CURVES,
+    GALLERY,
+    GROUPS_JSON,
+    PER_IMAGE,
+    RESULTS,
+    STUDY_JSON,
+)
+from ivif.study.stats import bootstrap_mean_ci, data_multiplier, holm, wilcoxon_paired
+
+REPORT = "report.md"
+PARADIGM_ORDER = ("sptp", "uptp", "aptp")
+ALPHA = 0.05
+PAPER_MULTIPLIER = 100  # the paper: UPTP/APTP on N pairs ~ SPTP on ~100·N
+FIG_METRICS = 4  # metrics drawn in the metric-vs-N figure
+
+
+def _fmt(x: Any, digits: int = 3) -> str:
+    if x is None or (isinstance(x, float) and not math.isfinite(x)):
+        return "–"
+    if isinstance(x, (int, np.integer)):
+        return str(x)
+    return f"{x:.{digits}g}" if abs(x) >= 1000 or abs(x) < 0.01 else f"{x:.{digits}f}"
+
+
+def _table(header: list[str], rows: list[list[Any]]) -> str:
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    lines += ["| " + " | ".join(str(c) for c in row) + " |" for row in rows]
+    return "\n".join(lines) + "\n"
+
+
+class _Data:
+    def __init__(self, folder: Path):
+        self.folder = folder
+        self.meta = json.loads((folder / STUDY_JSON).read_text())
+        self.metrics: list[str] = self.meta["metrics"]
+        self.primary: str = self.meta["primary_metric"]
+        self.results = pd.read_csv(folder / RESULTS, dtype={"n": str, "seed": str, "ir_group": str, "vis_group": str, "commit": str}, keep_default_na=False)
+        for col in ("n_base", "steps", "batch_size", "pairs_seen", "wall_s", "train_s", "s_per_step", "patches_per_s",
+                    "manifest_build_s", "eval_s", "final_loss", *self.metrics):  # fmt: skip
+            self.results[col] = pd.to_numeric(self.results[col], errors="coerce")
+        self.images = pd.read_csv(folder / PER_IMAGE) if (folder / PER_IMAGE).stat().st_size else pd.DataFrame()
+        self.curves = pd.read_csv(folder / CURVES)
+        self.groups = json.loads((folder / GROUPS_JSON).read_text()) if (folder / GROUPS_JSON).is_file() else None
+        done = self.results[self.results.status == "done"]
+        self.done = done
+        self.train = done[done.kind == "train"]
+        self.plain = self.train[(self.train.constraint == "none") & (self.train.ir == self.train.vis)]
+
+    def seeds_mean(self, frame: pd.DataFrame, metric: str) -> tuple[float, float, float, int]:
+        mean, low, high = bootstrap_mean_ci(frame[metric].to_numpy())
+        return mean, low, high, len(frame)
+
+
+def render(folder: str | Path) -> Path:
+    """Write ``report.md`` and figures into ``folder`` from its data files; returns report.md."""
+    folder = Path(folder)
+    if not (folder / RESULTS).is_file():
+        raise FileNotFoundError(f"{folder / RESULTS}: no results here; run the study first (python -m flows.study STUDY)")
+    data = _Data(folder)
+    parts = [_header(data), _q1(data), _q2(data), _q3(data), _q4(data), _q5(data), _q6(data), _reference(data),
+             _curves(data), _gallery(data), _failures(data)]  # fmt: skip
+    path = folder / REPORT
+    atomic_write_text(path, "\n".join(p for p in parts if p))
+    return path
+
+
+# ------------------------------------------------------------------------ parts
+def _header(d: _Data) -> str:
+    r = d.results
+    cells = r.drop_duplicates("cell_id")
+    counts = cells.status.value_counts().to_dict()
+    m = d.meta
+    lines = [
+        f"# Paradigm study `{m['name']}`\n",
+        f"Study file `{m['study_file']}`; report written at commit `{m['commit']}`, cells run at "
+        f"{', '.join(f'`{c}`' for c in sorted(set(d.done.commit.astype(str)) - {''})) or 'an unrecorded commit'}. Train set: **{m['train_dataset']}**; "
+        f"test sets: {', '.join(f'**{t}**' for t in m['test_sets'])}"
+        + (f" (out of distribution: {', '.join(m['ood_test_sets'])})" if m["ood_test_sets"] else "")
+        + ".\n",
+        (f"Cells: {len(cells)} ({', '.join(f'{v} {k}' for k, v in sorted(counts.items()))}). "
+        f"Headline metric: **{d.primary}** (higher is better); all metrics are in `results.csv`. "
+        f"Intervals are 95 % bootstrap intervals over seeds; p-values are two-sided paired Wilcoxon "
+        f"signed-rank tests over test images (per-image scores averaged over seeds), Holm-corrected over every "
+        f"comparison in the report's Q1 table.\n"),
+        f"Regenerate this file from the data files next to it: `ivif study report {m['report_dir']}`.\n",
+    ]
+    return "\n".join(lines)
+
+
+def _paired(d: _Data, cells_a: pd.DataFrame, cells_b: pd.DataFrame, test: str, metric: str) -> tuple[float, int, float]:
+    """Wilcoxon of per-image scores (averaged over the cells = seeds) of two cell sets on one test set.
+
+    Returns (p, images, mean difference a − b)."""
+    if d.images.empty:
+        return math.nan, 0, math.nan
+    imgs = d.images[d.images.test_set == test]
+    a = imgs[imgs.cell_id.isin(cells_a.cell_id)].groupby("image")[metric].mean()
+    b = imgs[imgs.cell_id.isin(cells_b.cell_id)].groupby("image")[metric].mean()
+    common = a.index.intersection(b.index)
+    if len(common) == 0:
+        return math.nan, 0, math.nan
+    _, p, used = wilcoxon_paired(a[common].to_numpy(), b[common].to_numpy())
+    return p, used, float((a[common] - b[common]).mean())
+
+
+def _n_sort(n: str) -> float:
+    return math.inf if n == "all" else float(n)
+
+
+def _n_label(frame: pd.DataFrame, n: str) -> str:
+    if n == "all":
+        bases = frame[frame.n == "all"].n_base.dropna()
+        return f"all ({int(bases.iloc[0])})" if len(bases) else "all"
+    return n
+
+
+def _q1_comparisons(d: _Data) -> pd.DataFrame:
+    """APTP vs SPTP and UPTP vs SPTP at the same model, N and control budget, per test set and metric."""
+    budget = d.meta["control_budget"]
+    frame = d.plain[d.plain.budget == budget]
+    rows = []
+    for (model, n, test), group in frame.groupby(["model", "n", "test_set"], sort=True):
+        sptp = group[group.paradigm == "sptp"]
+        if sptp.empty:
+            continue
+        for other in ("aptp", "uptp"):
+            cells = group[group.paradigm == other]
+            if cells.empty:
+                continue
+            for metric in d.metrics:
+                p, used, diff = _paired(d, cells, sptp, test, metric)
+                rows.append({"model": model, "n": n, "test_set": test, "comparison": f"{other.upper()} vs SPTP",
+                             "metric": metric, "diff": diff, "p": p, "images": used})  # fmt: skip
+    out = pd.DataFrame(rows)
+    if not out.empty:
+        finite = out.p.notna()
+        out["p_holm"] = np.nan
+        out.loc[finite, "p_holm"] = holm(out.loc[finite, "p"].to_numpy())
+    return out
+
+
+def _q1(d: _Data) -> str:
+    head = "## Q1 — Data scale\n\nAPTP/UPTP on N base pairs against SPTP at the same N and on the whole train split, all at equal optimizer steps and batch (the control budget"
+    budget = d.meta["control_budget"]
+    frame = d.plain[d.plain.budget == budget] if budget else d.plain.iloc[0:0]
+    if frame.empty:
+        return head + ").\n\n_No cells in this section._\n"
+    out = [head + f" `{budget}`).\n"]
+    ns = sorted(frame.n.unique(), key=_n_sort)
+    for test in d.meta["test_sets"]:
+        sub = frame[frame.test_set == test]
+        if sub.empty:
+            continue
+        for model in sorted(sub.model.unique()):
+            ms = sub[sub.model == model]
+            rows = []
+            for n in ns:
+                row = [_n_label(ms, n)]
+                for paradigm in PARADIGM_ORDER:
+                    cells = ms[(ms.n == n) & (ms.paradigm == paradigm)]
+                    if cells.empty:
+                        row.append("–")
+                        continue
+                    mean, low, high, k = d.seeds_mean(cells, d.primary)
+                    row.append(f"{_fmt(mean)} [{_fmt(low)}, {_fmt(high)}] (k={k})")
+                rows.append(row)
+            out.append(f"**{model}, test set {test}: {d.primary}, mean [95 % CI] (seeds)**\n")
+            out.append(_table(["N", "SPTP", "UPTP", "APTP"], rows))
+    fig = _fig_metric_vs_n(d, frame)
+    if fig:
+        out.append(f"![metrics vs N]({fig})\n")
+    comps = _q1_comparisons(d)
+    if not comps.empty:
+        shown = comps[comps.metric == d.primary]
+        rows = [[r.model, _n_label(frame, r.n), r.test_set, r.comparison, _fmt(r.diff, 4), _fmt(r.p), _fmt(r.p_holm), r.images]
+                for r in shown.itertuples()]  # fmt: skip
+        out.append(f"**Paired tests on {d.primary}** (difference = other − SPTP, per-image scores averaged over seeds; all metrics in `q1_tests.csv`)\n")
+        out.append(_table(["model", "N", "test set", "comparison", "mean diff", "p", "p (Holm)", "images"], rows))
+        atomic_write_text(d.folder / "q1_tests.csv", comps.to_csv(index=False, float_format="%.6g"))
+    mult = _multipliers(d, frame)
+    if mult:
+        out.append(f"**Data multiplier** — the SPTP set size whose {d.primary} (mean over seeds) equals APTP/UPTP at N, "
+                   "interpolated linearly in log N on the SPTP curve, divided by N (`>`: beats SPTP at every N, a lower bound; "
+                   "`<`: below SPTP at every N, an upper bound)\n")  # fmt: skip
+        out.append(_table(["model", "test set", "paradigm", "N", "multiplier"], [m[:5] for m in mult]))
+    out.append(_q1_words(d, comps, mult))
+    return "\n".join(out)
+
+
+def _multipliers(d: _Data, frame: pd.DataFrame) -> list[list[Any]]:
+    rows = []
+    for (model, test), group in frame.groupby(["model", "test_set"], sort=True):
+        curve = group[group.paradigm == "sptp"].groupby("n").agg(n_base=("n_base", "first"), score=(d.primary, "mean"))
+        if len(curve) < 2:
+            continue
+        for paradigm in ("uptp", "aptp"):
+            for n, cells in group[group.paradigm == paradigm].groupby("n", sort=False):
+                nb = float(cells.n_base.iloc[0])
+                value, note = data_multiplier(nb, float(cells[d.primary].mean()), curve.n_base.to_numpy(float), curve.score.to_numpy(float))
+                rows.append([model, test, paradigm.upper(), _n_label(group, n), f"{note}{_fmt(value, 3)}×", value, note])
+    rows.sort(key=lambda r: (r[0], r[1], r[2], _n_sort(r[3].split(" ")[0])))
+    return rows
+
+
+def _q1_words(d: _Data, comps: pd.DataFrame, mult: list[list[Any]]) -> str:
+    words = []
+    if not comps.empty:
+        prim = comps[comps.metric == d.primary]
+        sig = prim[prim.p_holm < ALPHA]
+        better = sig[sig["diff"] > 0]
+        worse = sig[sig["diff"] < 0]
+        words.append(f"Of {len(prim)} paired comparisons on {d.primary}, {len(better)} favour the unpaired paradigm and "
+                     f"{len(worse)} favour SPTP after Holm correction (α = {ALPHA}); the other {len(prim) - len(sig)} show no "
+                     "significant difference.")  # fmt: skip
+        largest = prim.loc[prim["diff"].abs().idxmax()] if prim["diff"].notna().any() else None
+        if largest is not None:
+            words.append(f"The largest mean difference is {_fmt(largest['diff'], 4)} ({largest.comparison}, N={largest.n}, "
+                         f"{largest.test_set}, p(Holm)={_fmt(largest.p_holm)}).")  # fmt: skip
+    if mult:
+        held = [m for m in mult if m[5] >= PAPER_MULTIPLIER and m[6] != "<"]
+        open_ = [m for m in mult if m[5] < PAPER_MULTIPLIER and m[6] == ">"]
+        failed = [m for m in mult if m not in held and m not in open_]
+        describe = lambda ms: ", ".join(f"{m[2]} N={m[3]} on {m[1]} ({m[4]})" for m in ms)
+        if held:
+            words.append(f"The paper's claim (UPTP/APTP on N ≈ SPTP on ~{PAPER_MULTIPLIER}·N) holds for {describe(held)}.")
+        if failed:
+            words.append(f"It did **not** hold for {describe(failed)}: there the unpaired paradigm matches an SPTP set "
+                         f"less than {PAPER_MULTIPLIER}× larger.")  # fmt: skip
+        if open_:
+            words.append(f"Undecided for {describe(open_)}: they beat SPTP on every set size in the study, but the largest "
+                         f"is less than {PAPER_MULTIPLIER}·N, so the multiplier is only a lower bound.")  # fmt: skip
+    if not words:
+        words.append("Too few cells for a comparison (SPTP and an unpaired paradigm at the same N are needed).")
+    return "**In plain words.** " + " ".join(words) + "\n"
+
+
+def _q2(d: _Data) -> str:
+    head = "## Q2 — Iterations vs diversity\n\nThe same model and N under equal steps, the paper's protocol (an APTP epoch of 100·N pairs, an SPTP epoch of N) and longer SPTP runs.\n"
+    frame = d.plain
+    budgets = sorted(frame.budget.unique())
+    if len(budgets) < 2:
+        return head + "\n_No cells in this section (it needs two or more budgets)._\n"
+    out = [head]
+    words = []
+    for (model, n, test), group in frame.groupby(["model", "n", "test_set"], sort=True):
+        if group.budget.nunique() < 2:
+            continue
+        rows = []
+        for (budget, paradigm), cells in sorted(group.groupby(["budget", "paradigm"]), key=lambda kv: (kv[0][0], PARADIGM_ORDER.index(kv[0][1]))):
+            mean, low, high, k = d.seeds_mean(cells, d.primary)
+            rows.append([budget, paradigm.upper(), int(cells.steps.mean()), int(cells.pairs_seen.mean()), f"{_fmt(mean)} [{_fmt(low)}, {_fmt(high)}]", k])
+        out.append(f"**{model}, N={_n_label(group, n)}, test set {test}**\n")
+        out.append(_table(["budget", "paradigm", "steps", "pairs seen", d.primary, "seeds"], rows))
+        control = d.meta["control_budget"]
+        for budget in sorted(set(group.budget) - {control}):
+            b = group[group.budget == budget]
+            c = group[group.budget == control]
+            gap_b = _gap(b, d.primary)
+            gap_c = _gap(c, d.primary)
+            if gap_b is not None and gap_c is not None:
+                steps = b.groupby("paradigm").steps.mean().to_dict()
+                words.append(f"{model} N={n} on {test}: APTP − SPTP is {_fmt(gap_c, 4)} at equal steps and {_fmt(gap_b, 4)} under "
+                             f"`{budget}` (steps " + ", ".join(f"{p.upper()} {int(s)}" for p, s in sorted(steps.items())) + ").")  # fmt: skip
+    if words:
+        shrink = [w for w in words]
+        out.append("**In plain words.** " + " ".join(shrink) + " Where the gap is larger under the paper's protocol than at equal "
+                   "steps, part of the paper's APTP advantage came from more iterations, not from more diverse pairs.\n")  # fmt: skip
+    else:
+        out.append("**In plain words.** No model/N has both an equal-steps and another budget with SPTP and APTP cells, so iterations and diversity cannot be separated here.\n")
+    return "\n".join(out)
+
+
+def _gap(cells: pd.DataFrame, metric: str) -> float | None:
+    a = cells[cells.paradigm == "aptp"][metric]
+    s = cells[cells.paradigm == "sptp"][metric]
+    if a.empty or s.empty:
+        return None
+    return float(a.mean() - s.mean())
+
+
+def _q3(d: _Data) -> str:
+    head = "## Q3 — Cross-dataset pairing\n\nIR of dataset A × visible of dataset B against SPTP on A (same model, N, budget), on every test set.\n"
+    cross = d.train[(d.train.ir != d.train.vis) & (d.train.constraint == "none")]
+    if cross.empty:
+        return head + "\n_No cells in this section._\n"
+    out = [head]
+    rows, words = [], []
+    for (model, n, budget, ir, vis, paradigm, test), cells in cross.groupby(["model", "n", "budget", "ir", "vis", "paradigm", "test_set"], sort=True):
+        base = d.plain[(d.plain.model == model) & (d.plain.n == n) & (d.plain.budget == budget) & (d.plain.ir == ir)
+                       & (d.plain.paradigm == "sptp") & (d.plain.test_set == test)]  # fmt: skip
+        other = d.plain[(d.plain.model == model) & (d.plain.n == n) & (d.plain.budget == budget) & (d.plain.ir == vis)
+                        & (d.plain.paradigm == "sptp") & (d.plain.test_set == test)]  # fmt: skip
+        mean = cells[d.primary].mean()
+        p, _, diff = _paired(d, cells, base, test, d.primary) if not base.empty else (math.nan, 0, math.nan)
+        rows.append([model, n, f"{ir} × {vis}", paradigm.upper(), test, _fmt(mean),
+                     _fmt(base[d.primary].mean()) if not base.empty else "–",
+                     _fmt(other[d.primary].mean()) if not other.empty else "–", _fmt(p)])  # fmt: skip
+        if not base.empty:
+            verdict = "beats" if diff > 0 else "does not beat"
+            words.append(f"{paradigm.upper()} {ir}×{vis} {verdict} SPTP on {ir} on {test} ({d.primary} {_fmt(mean)} vs {_fmt(base[d.primary].mean())}, p={_fmt(p)}).")
+    out.append(_table(["model", "N", "IR × VIS", "paradigm", "test set", d.primary, "SPTP on A", "SPTP on B", "p vs SPTP A"], rows))
+    claim_metrics = [m for m in ("MI", "VIF") if m in d.metrics]
+    out.append("**In plain words.** " + (" ".join(words) or "No matching SPTP cells to compare with.")
+               + f" The paper claims cross-dataset APTP beats single-dataset SPTP on {' and '.join(claim_metrics) or 'MI and VIF'}; "
+               "where a line above says *does not beat*, that claim did not hold here.\n")  # fmt: skip
+    return "\n".join(out)
+
+
+def _q4(d: _Data) -> str:
+    head = "## Q4 — Scene mismatch\n\nPairs drawn only across scene groups against pairs drawn only within one group (same model, paradigm, N, budget).\n"
+    cons = d.train[d.train.constraint != "none"]
+    if cons.empty:
+        return head + "\n_No cells in this section._\n"
+    out = [head]
+    if d.groups:
+        rule = d.groups["rule"]
+        out.append(f"Groups by `{rule['by']}`" + (f" (threshold {_fmt(rule['threshold'])} on visible mean luma)" if "threshold" in rule else "") + ":\n")
+        rows = []
+        for part in ("train", "test"):
+            for dataset, groups in sorted(d.groups["summary"].get(part, {}).items()):
+                for group, info in sorted(groups.items()):
+                    rows.append([part, dataset, group, info["count"], ", ".join(info["examples"])])
+        out.append(_table(["split", "dataset", "group", "images", "examples"], rows))
+    rows, words = [], []
+    for (model, n, budget, paradigm, test), group in cons.groupby(["model", "n", "budget", "paradigm", "test_set"], sort=True):
+        within = group[group.constraint == "within"]
+        across = group[group.constraint == "across"]
+        for (constraint, ig, vg), cells in group.groupby(["constraint", "ir_group", "vis_group"], sort=True):
+            rows.append([model, n, paradigm.upper(), test, constraint, f"{ig} × {vg}", _fmt(cells[d.primary].mean()), len(cells)])
+        if not within.empty and not across.empty:
+            p, used, diff = _paired(d, across, within, test, d.primary)
+            words.append(f"{paradigm.upper()} N={n} on {test}: across − within = {_fmt(diff, 4)} {d.primary} (p={_fmt(p)}, {used} images).")
+            worst = _worst_images(d, across, within, test)
+            if worst:
+                words.append(f"Failure cases (across trails within most): {', '.join(worst)}.")
+    out.append(_table(["model", "N", "paradigm", "test set", "constraint", "IR group × VIS group", d.primary, "seeds"], rows))
+    out.append("**In plain words.** " + (" ".join(words) or "No cell has both constraints to compare.")
+               + " A negative across − within means pairing images from different scenes hurt; the paper did not test this.\n")
+    return "\n".join(out)
+
+
+def _worst_images(d: _Data, a: pd.DataFrame, b: pd.DataFrame, test: str, count: int = 3) -> list[str]:
+    if d.images.empty:
+        return []
+    imgs = d.images[d.images.test_set == test]
+    sa = imgs[imgs.cell_id.isin(a.cell_id)].groupby("image")[d.primary].mean()
+    sb = imgs[imgs.cell_id.isin(b.cell_id)].groupby("image")[d.primary].mean()
+    diff = (sa - sb).dropna().sort_values()
+    group_of = (d.groups or {}).get("test", {}).get(test, {})
+    return [f"{name} ({_fmt(v, 3)}" + (f", group {group_of[name]})" if name in group_of else ")") for name, v in diff.iloc[:count].items() if v < 0]
+
+
+def _q5(d: _Data) -> str:
+    head = "## Q5 — Architectures\n\nThe APTP − SPTP gain of each model at the same N and budget.\n"
+    frame = d.plain
+    if frame.model.nunique() < 2:
+        return head + "\n_No cells in this section (it needs two or more models)._\n"
+    rows, gains = [], {}
+    for (model, n, budget, test), group in frame.groupby(["model", "n", "budget", "test_set"], sort=True):
+        gap = _gap(group, d.primary)
+        if gap is None:
+            continue
+        p, _, _ = _paired(d, group[group.paradigm == "aptp"], group[group.paradigm == "sptp"], test, d.primary)
+        rows.append([model, _n_label(group, n), budget, test, _fmt(group[group.paradigm == "sptp"][d.primary].mean()),
+                     _fmt(group[group.paradigm == "aptp"][d.primary].mean()), _fmt(gap, 4), _fmt(p)])  # fmt: skip
+        gains.setdefault(model, []).append(gap)
+    out = [head, _table(["model", "N", "budget", "test set", "SPTP", "APTP", "gain", "p"], rows)]
+    if gains:
+        mean_gain = {m: float(np.mean(g)) for m, g in gains.items()}
+        text = ", ".join(f"{m} {_fmt(g, 4)}" for m, g in sorted(mean_gain.items()))
+        gan = mean_gain.get("gan")
+        others = [g for m, g in mean_gain.items() if m != "gan"]
+        if gan is not None and others:
+            verdict = ("the GAN gains less than the other models, as the paper says" if gan < min(others)
+                       else "the GAN does **not** gain less than every other model — the paper's claim did not hold here")  # fmt: skip
+        else:
+            verdict = "no GAN cells to check the paper's claim that the GAN gains less"
+        out.append(f"**In plain words.** Mean APTP − SPTP gain on {d.primary}: {text}; {verdict}.\n")
+    else:
+        out.append("**In plain words.** No model has both SPTP and APTP cells at one N.\n")
+    return "\n".join(out)
+
+
+def _q6(d: _Data) -> str:
+    head = "## Q6 — Cost\n\nSeconds per optimizer step, patches per second and manifest build time per paradigm, at equal pair counts (the control budget).\n"
+    budget = d.meta["control_budget"]
+    frame = d.train[d.train.budget == budget].drop_duplicates("cell_id")
+    if frame.empty:
+        return head + "\n_No cells in this section._\n"
+    rows = []
+    for (model, paradigm), cells in sorted(frame.groupby(["model", "paradigm"]), key=lambda kv: (kv[0][0], PARADIGM_ORDER.index(kv[0][1]))):
+        rows.append([model, paradigm.upper(), len(cells), _fmt(cells.s_per_step.mean(), 3), _fmt(cells.patches_per_s.mean(), 3),
+                     _fmt(cells.manifest_build_s.mean(), 3), _fmt(cells.train_s.sum(), 3), _fmt(cells.wall_s.sum(), 3)])  # fmt: skip
+    per = frame.groupby("paradigm").s_per_step.mean()
+    spread = (per.max() / per.min()) if len(per) > 1 and per.min() > 0 else math.nan
+    words = (f"At equal steps and batch the paradigms differ in cost by a factor {_fmt(spread, 3)} in s/step "
+             "(the pairing policy changes only which pairs are read, so a factor near 1 is expected); manifest building "
+             f"takes at most {_fmt(frame.manifest_build_s.max(), 3)} s. The paper's protocol costs more for APTP/UPTP only "
+             "because their epochs are 100× longer (see Q2).")  # fmt: skip
+    return "\n".join([head, _table(["model", "paradigm", "cells", "s/step", "patches/s", "manifest build s", "train s (sum)", "wall s (sum)"], rows),
+                      "**In plain words.** " + words + "\n"])  # fmt: skip
+
+
+def _reference(d: _Data) -> str:
+    head = "## Reference — released upstream weights\n\nThe released models scored on the same test sets with the same evaluator.\n"
+    refs = d.done[d.done.kind == "reference"]
+    if refs.empty:
+        return head + "\n_No cells in this section._\n"
+    rows, words = [], []
+    for r in refs.itertuples():
+        rows.append([r.model, r.test_set, *[_fmt(getattr(r, m)) for m in d.metrics]])
+        trained = d.plain[d.plain.test_set == r.test_set]
+        if not trained.empty:
+            best = trained.groupby(["model", "paradigm", "n", "budget"])[d.primary].mean()
+            (bm, bp, bn, bb), value = best.idxmax(), best.max()
+            ref_value = getattr(r, d.primary)
+            words.append(f"on {r.test_set} the released {r.model} scores {_fmt(ref_value)} {d.primary}; the best study cell "
+                         f"({bm}/{bp.upper()} N={bn}, {bb}) {_fmt(value)} ({'above' if value > ref_value else 'below'} it).")  # fmt: skip
+    out = [head, _table(["model", "test set", *d.metrics], rows)]
+    out.append("**In plain words.** " + (" ".join(w[0].upper() + w[1:] for w in words) or "No trained cells to compare with.") + "\n")
+    return "\n".join(out)
+
+
+def _curves(d: _Data) -> str:
+    if d.curves.empty:
+        return "## Training curves\n\n_No curves recorded._\n"
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    cells = d.train.drop_duplicates("cell_id").set_index("cell_id")
+    fig, ax = plt.subplots(figsize=(7, 4))
+    colours = {"sptp": "tab:blue", "uptp": "tab:orange", "aptp": "tab:green"}
+    flat = []
+    for cell_id, curve in d.curves.groupby("cell_id", sort=True):
+        if cell_id not in cells.index:
+            continue
+        info = cells.loc[cell_id]
+        ax.plot(curve.step, curve.loss_total, color=colours.get(info.paradigm, "gray"), alpha=0.5, lw=0.8)
+        tail = curve.loss_total.to_numpy()
+        if len(tail) >= 4:
+            half = len(tail) // 2
+            flat.append((tail[half:].mean() - tail[-max(1, len(tail) // 4):].mean()) / max(abs(tail[half:].mean()), 1e-12))
+    for p, c in colours.items():
+        ax.plot([], [], color=c, label=p.upper())
+    ax.set_xlabel("step")
+    ax.set_ylabel("training loss")
+    ax.set_yscale("log")
+    ax.legend()
+    fig.tight_layout()
+    fig.savefig(d.folder / "fig_curves.png", dpi=100, metadata={"Software": None})
+    plt.close(fig)
+    drop = f"{_fmt(100 * float(np.median(flat)), 2)} %" if flat else "–"
+    return ("## Training curves\n\n![training curves](fig_curves.png)\n\n"
+            f"Flatness check: the median relative drop of the loss between the second half's mean and the last quarter's mean is {drop} "
+            "(a few % or more: the loss was still falling, more steps would help; near 0 % or negative: the curves have "
+            "flattened, up to step-to-step noise).\n")  # fmt: skip
+
+
+def _fig_metric_vs_n(d: _Data, frame: pd.DataFrame) -> str | None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    metrics = [d.primary] + [m for m in d.metrics if m != d.primary][: FIG_METRICS - 1]
+    tests = [t for t in d.meta["test_sets"] if not frame[frame.test_set == t].empty]
+    if not tests or frame.n.nunique() < 1:
+        return None
+    fig, axes = plt.subplots(len(tests), len(metrics), figsize=(3.2 * len(metrics), 2.8 * len(tests)), squeeze=False)
+    colours = {"sptp": "tab:blue", "uptp": "tab:orange", "aptp": "tab:green"}
+    for row, test in enumerate(tests):
+        sub = frame[frame.test_set == test]
+        for col, metric in enumerate(metrics):
+            ax = axes[row, col]
+            for (model, paradigm), cells in sub.groupby(["model", "paradigm"], sort=True):
+                points = []
+                for n, c in cells.groupby("n"):
+                    mean, low, high = bootstrap_mean_ci(c[metric].to_numpy())
+                    points.append((float(c.n_base.iloc[0]), mean, low, high))
+                points.sort()
+                xs, ms, lo, hi = (np.array(v) for v in zip(*points))
+                style = "-" if model == "cnn" else "--"
+                ax.plot(xs, ms, style, marker="o", ms=3, color=colours[paradigm], label=f"{model}/{paradigm.upper()}")
+                ax.fill_between(xs, lo, hi, color=colours[paradigm], alpha=0.15)
+            ax.set_xscale("log")
+            ax.set_xlabel("N base pairs (log)")
+            ax.set_title(f"{metric} — {test}", fontsize=9)
+            if row == 0 and col == 0:
+                ax.legend(fontsize=6)
+    fig.tight_layout()
+    name = "fig_metric_vs_n.png"
+    fig.savefig(d.folder / name, dpi=100, metadata={"Software": None})
+    plt.close(fig)
+    return name
+
+
+def _gallery(d: _Data) -> str:
+    folder = d.folder / GALLERY
+    pngs = sorted(folder.glob("*.png")) if folder.is_dir() else []
+    if not pngs:
+        return "## Gallery\n\n_No gallery (the fused thumbnails live in the study's work dir; run `ivif study report STUDY.yaml` there)._\n"
+    info = json.loads((folder / "gallery.json").read_text()) if (folder / "gallery.json").is_file() else {}
+    lines = [(f"## Gallery\n\nThe same test images fused by each paradigm ({info.get('model', '?')}, N={info.get('n', '?')}, "
+             f"seed {info.get('seed', '?')}, budget `{info.get('budget', '?')}`), then the images where APTP trails SPTP most on {d.primary}.\n")]  # fmt: skip
+    lines += [f"**{p.stem}**\n\n![gallery {p.stem}]({GALLERY}/{p.name})\n" for p in pngs]
+    return "\n".join(lines)
+
+
+def _failures(d: _Data) -> str:
+    failed = d.results[d.results.status != "done"].drop_duplicates("cell_id")
+    if failed.empty:
+        return "## Failed or unfinished cells\n\nNone.\n"
+    rows = [[r.short_id, r.label, r.status, (r.error or "").replace("|", "/").replace("\n", " ")[:200]] for r in failed.itertuples()]
+    return "## Failed or unfinished cells\n\n" + _table(["cell", "label", "status", "error"], rows)
