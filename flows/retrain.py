@@ -94,7 +94,7 @@ def retrain_flow(
             retried(list(config.data_stages), str(root))
             make_manifests(list(config.manifest_stages), str(root))
         stamp = time.strftime("%Y%m%d-%H%M%S", time.gmtime())
-        out_dir = root / config.out_dir / f"{train_config.model}-{train_config.paradigm}-{stamp}"
+        out_dir = root / config.out_dir / f"{train_config.run_name}-{stamp}"
         candidate = train(str(path), list(overrides or []), str(out_dir))
         if not candidate.get("version"):
             raise RuntimeError(f"trainer {trainer!r} registered no model version (got {candidate}); champion left as it was")
