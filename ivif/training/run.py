@@ -21,8 +21,9 @@ import yaml
 
 from ivif.params import ParamsError
 from ivif.training.config import TrainConfig
-from ivif.training.engine import AUTO, TrainResult, Trainer
+from ivif.training.engine import TrainResult, Trainer
 from ivif.training.paths import RunPaths, default_run_dir
+
 # Numbers such as 1e-3 or 2E+5, which YAML 1.1 (PyYAML) reads as text.
 _SCIENTIFIC = re.compile(r"[-+]?(\d+\.?\d*|\.\d+)[eE][-+]?\d+")
 
