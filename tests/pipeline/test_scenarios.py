@@ -46,31 +46,43 @@ def test_the_pipeline_registers_and_promotes_exactly_the_model_it_built(pipeline
     assert promotion(pipeline)["candidate_version"] == record["version"] == champion(pipeline)
 
 
-def test_problem1_promote_gates_the_registered_pipeline_model_not_the_candidate_alias(project):
-    # an ad-hoc model registered by hand takes the `candidate` alias...
-    project.ivif("train", "--params", "params.yaml", "--out", "adhoc", "--no-track", "train.max_steps=2", "train.seed=7")
-    project.ivif("registry", "--params", "params.yaml", "register", "--model-file", "adhoc/model.pt")
+def _adhoc_candidate(project: Project, tmp_path: Path):
+    """A model registered by hand under the pipeline's name: it takes the alias `candidate`."""
+    from ivif_testkit import SMALL_CNN, STRONG, contrast_fusion
+
+    from ivif.models.checkpoint import save_checkpoint
+    from ivif.registry.register import register_model_file
+
+    model = contrast_fusion(**STRONG)
+    path = save_checkpoint(tmp_path / "adhoc.pt", model_name="cnn", model_kwargs=SMALL_CNN, state_dict=model.state_dict(), manifest="aptp")
+    return register_model_file(path, tracking_uri=project.store)
+
+
+def test_problem1_promote_gates_the_registered_pipeline_model_not_the_candidate_alias(project, tmp_path):
+    adhoc = _adhoc_candidate(project, tmp_path)
     client = project.client()
-    adhoc = client.get_model_version_by_alias("ivif-cnn-aptp", "candidate")
-    assert adhoc.version != registered(project)["version"]
-    # ...yet promote, rerun by a change of its params, gates the pipeline's own version
-    project.set_params(evaluate={"grid_height": 48})
+    assert str(client.get_model_version_by_alias("ivif-cnn-aptp", "candidate").version) == str(adhoc.version)
+    assert str(adhoc.version) != registered(project)["version"]
+    client.delete_registered_model_alias("ivif-cnn-aptp", "champion")  # so that the gate has something to do
+    project.set_params(gate={"tolerance": 0.03})  # promote runs again (and nothing else is rebuilt)
     out = project.dvc("repro").stdout
-    assert "Running stage 'promote'" in out
-    assert promotion(project)["candidate_version"] == registered(project)["version"]
+    assert "Running stage 'promote'" in out and "Running stage 'train'" not in out
+    assert promotion(project)["candidate_version"] == registered(project)["version"] == champion(project)
     assert client.get_model_version("ivif-cnn-aptp", adhoc.version).tags.get("ivif.gate.decision") is None
 
 
 def test_problem2_promote_is_never_replayed_from_the_run_cache(project):
     original = (project.root / "params.yaml").read_text()
-    project.set_params(evaluate={"grid_height": 48})
-    project.dvc("repro")
-    # the registry moves on behind DVC's back (a rollback by hand)...
+    # the lock moves to other params without running anything (as after another experiment)...
+    project.set_params(gate={"tolerance": 0.03})
+    project.dvc("commit", "-f", "-q")
+    # ...the registry moves on behind DVC's back (a champion removed by hand)...
     project.client().delete_registered_model_alias("ivif-cnn-aptp", "champion")
-    (project.root / "params.yaml").write_text(original)  # `git checkout params.yaml`
+    # ...and the params go back to those the fixture ran (`git checkout params.yaml`)
+    (project.root / "params.yaml").write_text(original)
     out = project.dvc("repro").stdout
     assert "Stage 'promote' is cached" not in out and "Running stage 'promote'" in out
-    # ...and promote records what the registry now holds, not a replayed file
+    # promote ran and recorded what the registry holds now, not a replayed file
     assert promotion(project)["champion_before"] is None
     assert promotion(project)["champion_after"] == champion(project) == registered(project)["version"]
 
@@ -106,24 +118,26 @@ def test_problem3_ctrl_c_then_dvc_repro_resumes_and_ends_with_the_uninterrupted_
     assert all(torch.equal(resumed["model"][k], straight["model"][k]) for k in straight["model"])
 
 
-@pytest.mark.parametrize(
-    ("train", "message"),
-    [
-        ({"manifest": "nope"}, "train.manifest: 'nope' is not a manifest in pairs.manifests; choose one of ['aptp', 'sptp', 'uptp']"),
-        ({"model": "cnnn"}, "train.model: 'cnnn' is not a registered model; choose one of ['cnn', 'gan', 'transformer']"),
-        ({"max_step": 5}, "unknown key(s) ['max_step']; valid keys are"),
-    ],
-)
-def test_problem4_bad_params_fail_before_dvc_deletes_anything(project, train, message):
+def test_problem4_bad_params_fail_before_dvc_deletes_anything(project):
+    """More bad values: tests/pipeline/test_params_check.py (the same check, in-process)."""
     kept = [project.run_dir / "model.pt", project.root / "metrics" / "train.json", project.root / "plots" / "train_loss.csv"]
     before = {path: path.read_bytes() for path in kept}
-    runs_before = len(project.client().search_runs(["0", *[e.experiment_id for e in project.client().search_experiments()]]))
-    project.set_params(train=train)
-    failed = project.dvc("repro", check=False)
-    assert failed.returncode != 0 and message in failed.stdout + failed.stderr
+    client = project.client()
+    experiments = [e.experiment_id for e in client.search_experiments()]
+    runs_before = len(client.search_runs(experiments))
+    original = (project.root / "params.yaml").read_text()
+    for train, message in (
+        ({"manifest": "nope"}, "train.manifest: 'nope' is not a manifest in pairs.manifests; choose one of ['aptp', 'sptp', 'uptp']"),
+        ({"model": "cnnn"}, "train.model: 'cnnn' is not a registered model; choose one of ['cnn', 'gan', 'transformer']"),
+    ):
+        (project.root / "params.yaml").write_text(original)
+        project.set_params(train=train)
+        failed = project.dvc("repro", check=False)
+        assert failed.returncode != 0 and message in failed.stdout + failed.stderr
+        assert "Running stage 'validate'" in failed.stdout and "Running stage 'train'" not in failed.stdout
     assert {path: path.read_bytes() for path in kept} == before
-    assert len(project.client().search_runs(["0", *[e.experiment_id for e in project.client().search_experiments()]])) == runs_before
-    assert not any(p.name.startswith("cnnn") for p in (project.root / "models").iterdir())
+    assert len(client.search_runs(experiments)) == runs_before
+    assert sorted(p.name for p in (project.root / "models").iterdir()) == ["cnn-aptp"]
 
 
 def test_problem5_by_hand_never_clobbers_the_pipeline_and_lookups_create_no_store(project, tmp_path):
