@@ -88,10 +88,11 @@ def test_problem2_promote_is_never_replayed_from_the_run_cache(project):
 
 
 def _interrupt_train(project: Project) -> subprocess.Popen:
-    """`dvc repro` stopped by Ctrl-C (SIGINT to its process group) once train checkpointed."""
+    """`dvc repro train` stopped by Ctrl-C (SIGINT to its process group) once train checkpointed."""
     state = project.run_dir / "checkpoints" / "last.pt"
+    state.unlink()  # the fixture's run left one: wait for this run's
     process = subprocess.Popen(
-        [str(BIN / "dvc"), "repro"], cwd=project.root, env=project.env, start_new_session=True,
+        [str(BIN / "dvc"), "repro", "train"], cwd=project.root, env=project.env, start_new_session=True,
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
     )
     deadline = time.monotonic() + STAGE_TIMEOUT_S
@@ -103,13 +104,13 @@ def _interrupt_train(project: Project) -> subprocess.Popen:
 
 
 def test_problem3_ctrl_c_then_dvc_repro_resumes_and_ends_with_the_uninterrupted_weights(project):
-    long_run = {"seed": 3, "max_steps": 120, "ckpt_every": 5, "log_every": 5}
+    long_run = {"seed": 3, "max_steps": 40, "patch_size": 16, "ckpt_every": 2, "log_every": 2}
     project.set_params(train=long_run)
     stopped = _interrupt_train(project)
     assert stopped.returncode != 0
     stopped_at = torch.load(project.run_dir / "checkpoints" / "last.pt", weights_only=True)["step"]
     assert 0 < stopped_at < long_run["max_steps"]
-    out = project.dvc("repro").stdout
+    out = project.dvc("repro", "train").stdout
     assert "Running stage 'train'" in out
     overrides = [f"train.{k}={v}" for k, v in long_run.items()]
     project.ivif("train", "--params", "params.yaml", "--out", "straight", "--no-track", *overrides)
