@@ -165,7 +165,8 @@ def register_model_file(
     """Register exactly the ivif checkpoint ``model_file``; return its ``ModelVersion``.
 
     The file is logged byte for byte into MLflow run ``run_id`` (the training's run; a
-    new run in ``experiment`` when None or absent from this store) and registered as
+    new run in ``experiment``, else in the active experiment, when None or absent from
+    this store) and registered as
     ``name`` (default: ``ivif-<model>-<manifest>`` from the checkpoint), its sha256 in
     the version tag ``ivif.sha256``. A file registered before under ``name`` is not
     logged again: its existing version is returned. ``alias`` (default ``candidate``,
@@ -187,11 +188,13 @@ def register_model_file(
         existing = find_version_by_sha256(client, name, sha256)
         if existing is not None:
             return client.get_model_version(name, existing.version)
-        run_id = run_id if run_id and _run_exists(client, run_id) else None
-        if run_id is None:
-            experiment_id = ensure_experiment(experiment, store) if experiment else None
-            run_id = client.create_run(experiment_id or "0", run_name=f"register-{name}").info.run_id
-        with mlflow.start_run(run_id=run_id):
+        run = _existing_run(client, run_id)
+        if run is not None:  # fluent MLflow resumes a run only inside its own experiment
+            mlflow.set_experiment(experiment_id=run.info.experiment_id)
+        elif experiment:
+            ensure_experiment(experiment, store)
+        with mlflow.start_run(run_id=run.info.run_id if run else None, run_name=None if run else f"register-{name}") as active:
+            run_id = active.info.run_id
             info = log_fusion_checkpoint(model_file)
         tags = {
             ARCHITECTURE_TAG: checkpoint["model_name"],
@@ -208,14 +211,16 @@ def register_model_file(
         return client.get_model_version(name, version.version)
 
 
-def _run_exists(client, run_id: str) -> bool:
+def _existing_run(client, run_id: str | None):
+    """The run ``run_id`` in this store, or None (no id, or a store that lacks it)."""
     from mlflow.exceptions import MlflowException
 
+    if not run_id:
+        return None
     try:
-        client.get_run(run_id)
+        return client.get_run(run_id)
     except MlflowException:
-        return False
-    return True
+        return None
 
 
 # ------------------------------------------------- the record the next stage reads
