@@ -116,7 +116,7 @@ def test_nan_guard_stops_and_keeps_last_good_checkpoint(tiny_project, tmp_path):
 def test_config_errors():
     with pytest.raises(TypeError, match="paradigm"):
         TrainConfig(paradigm="aptp")  # renamed: train.manifest names any manifest
-    with pytest.raises(ValueError, match=r"'cnnn' is not a registered model; choose one of \['cnn', 'gan', 'transformer'\]"):
+    with pytest.raises(ValueError, match=r"'cnnn' is not a registered model; choose one of \['cnn', 'gan', "):
         TrainConfig(model="cnnn")
     with pytest.raises(ValueError, match="multiple of 16"):
         TrainConfig(model="gan", patch_size=24)
