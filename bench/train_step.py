@@ -258,7 +258,7 @@ def main() -> None:
         cache_dir, manifest_dir = build_cache_and_manifest(ir_files, vi_files, Path(tmp))
         for model_name in args.models:
             config = TrainConfig(
-                model=model_name, paradigm="aptp", batch_size=args.batch, patch_size=args.patch, device=args.device,
+                model=model_name, manifest="aptp", batch_size=args.batch, patch_size=args.patch, device=args.device,
                 epochs=RUN_EPOCHS, schedule="constant", eval_images=0, num_workers=args.workers, compile=args.compile,
             )
             out = Path(tmp) / "out" / model_name

@@ -3,8 +3,8 @@
 Thin over :mod:`ivif.evaluation` and :func:`ivif.registry.promote.evaluate_and_promote`.
 From the shell::
 
-    python -m flows.evaluate --model models:/ivif-cnn@champion          # metrics + plots
-    python -m flows.evaluate promote --model cnn [--version 7]          # the champion gate
+    python -m flows.evaluate --model models:/ivif-cnn-aptp@champion     # -> runs/evaluate/<UTC time>/
+    python -m flows.evaluate promote --model cnn-aptp [--version 7]     # the champion gate
 """
 
 from __future__ import annotations
@@ -32,11 +32,20 @@ def held_out_split(params: dict, data: str | None = None) -> Path:
 
 
 @task(name="evaluate-model", cache_policy=NO_CACHE)
-def evaluate_task(spec: str, data: str, params: dict) -> dict:
+def evaluate_task(spec: str, data: str, params: dict, root: str = ".") -> dict:
+    """Score ``spec``; outputs go to ``<root>/runs/evaluate/<UTC time>/``, never to the
+    pipeline's tracked files."""
+    from ivif.cli.evaluate import GRID_NAME, METRICS_NAME, PER_IMAGE_NAME, adhoc_out_dir
     from ivif.evaluation import EvaluateConfig
     from ivif.evaluation.run import evaluate_to_files
+    from ivif.registry import TrackingConfig
+    from ivif.registry.loading import enable_model_uris
+    from ivif.registry.tracking import resolve_tracking_uri
 
-    return evaluate_to_files(spec, data, section(params, "evaluate", EvaluateConfig)).summary
+    enable_model_uris(resolve_tracking_uri(section(params, "tracking", TrackingConfig).store, root))
+    out = adhoc_out_dir(root)
+    config = section(params, "evaluate", EvaluateConfig)
+    return evaluate_to_files(spec, data, config, out / METRICS_NAME, out / PER_IMAGE_NAME, out / GRID_NAME).summary
 
 
 @task(name="champion-gate", cache_policy=NO_CACHE)
@@ -63,9 +72,9 @@ def gate_task(model: str, data: str, params: dict, root: str, candidate_version:
 @flow(name="ivif-evaluate")
 def evaluate_flow(model: str, params_path: str = DEFAULT_PARAMS, data: str | None = None) -> dict:
     """Score ``model`` (checkpoint, ``upstream:...`` or ``models:/...``) on the held-out
-    split; writes the metrics JSON, per-image CSV and grid named in ``evaluate:``."""
+    split; writes the metrics JSON, per-image CSV and grid to ``runs/evaluate/<UTC time>/``."""
     params = load_params(params_path)
-    return evaluate_task(model, str(held_out_split(params, data)), params)
+    return evaluate_task(model, str(held_out_split(params, data)), params, str(Path(params_path).resolve().parent))
 
 
 @flow(name="ivif-promote")

@@ -1,7 +1,8 @@
 """Prefect flow: build the pairing manifests named in params.yaml (``pairs.manifests``).
 
-Thin over :func:`ivif.pairing.build.build_manifest`: one task per manifest. The DVC
-stage ``pairs`` runs it as::
+Thin over :func:`ivif.pairing.build.build_manifest`: one task per manifest, for runs that
+want Prefect's observability or retries. The DVC stage ``pairs`` does not use it: it runs
+``ivif pairs build`` (the same library function, no orchestrator inside a stage)::
 
     python -m flows.pairing --params params.yaml --cache-root data/cache --out data/pairs [NAME ...]
 """

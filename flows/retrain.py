@@ -22,6 +22,7 @@ from __future__ import annotations
 import argparse
 import sys
 import time
+from pathlib import Path
 
 from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NO_CACHE
@@ -65,15 +66,24 @@ def train_candidate(trainer: str, params: dict, root: str, out_dir: str) -> dict
 
 
 @task(name="register", cache_policy=NO_CACHE)
-def register_candidate(trained: dict) -> tuple[str, str]:
-    """The registry's ``(name, version)`` of the model just trained, passed on explicitly.
+def register_candidate(trained: dict, params: dict, root: str) -> tuple[str, str]:
+    """Register exactly the model file the trainer wrote; return its ``(name, version)``.
 
-    Today the trainer registers it as part of training (``TrainOutcome.model_version``);
-    this is the one place to call a separate registration step instead.
+    The version is passed on to the gate explicitly (the ``candidate`` alias is for users,
+    never the channel between steps). A trainer that registered its own model (an
+    operator's plug-in) returns ``registered_model`` and ``version`` itself.
     """
-    if not trained.get("version") or not trained.get("registered_model"):
-        raise RuntimeError(f"the trainer registered no model version (got {trained}); champion left as it was")
-    return trained["registered_model"], str(trained["version"])
+    if trained.get("version") and trained.get("registered_model"):
+        return trained["registered_model"], str(trained["version"])
+    checkpoint = trained.get("checkpoint")
+    if not checkpoint or not Path(checkpoint).is_file():
+        raise RuntimeError(f"the trainer wrote no model file to register (got {trained}); champion left as it was")
+    from ivif.registry.register import register_model_file
+    from ivif.registry.tracking import TrackingConfig, configure_tracking
+
+    store = configure_tracking(section(params, "tracking", TrackingConfig), base_dir=root)
+    version = register_model_file(checkpoint, run_id=trained.get("run_id"), tracking_uri=store)
+    return version.name, str(version.version)
 
 
 def ensure_concurrency_limit(name: str, slots: int = CONCURRENCY_SLOTS) -> None:
@@ -128,9 +138,9 @@ def retrain_flow(overrides: list[str] | None = None, trainer: str = "engine", re
             retried(data_stages, str(root))
             make_manifests(manifest_stages, str(root))
         stamp = time.strftime("%Y%m%d-%H%M%S", time.gmtime())
-        out_dir = root / config.out_dir / f"{train_config.model}-{train_config.paradigm}-{stamp}"
+        out_dir = root / config.out_dir / f"{train_config.run_name}-{stamp}"
         trained = train_candidate(trainer, params, str(root), str(out_dir))
-        name, version = register_candidate(trained)
+        name, version = register_candidate(trained, params, str(root))
         logger.info("candidate %s version %s", name, version)
         summary = gate_task(name, str(held_out_split(params)), params, str(root), version)
     logger.info("gate: %s", summary["reason"])

@@ -1,7 +1,8 @@
 """Prefect flow: train the model named in params.yaml (thin over ivif.training.run).
 
-The same engine as ``ivif train``; retraining flows call :func:`training_flow` and read
-the registered version it returns. From the shell::
+The same engine as ``ivif train``; the trained ``model.pt`` is then registered
+(:func:`ivif.registry.register.register_model_file`, alias ``candidate``) and retraining
+flows read the version it returns. From the shell::
 
     python -m flows.train --params params.yaml [--resume] [train.epochs=3 ...]
 """
@@ -21,7 +22,7 @@ from ivif.training.run import apply_overrides, train_from_params
 
 @task(name="train-model", cache_policy=NO_CACHE)
 def train_task(params: dict, root: str, out_dir: str | None, resume: bool) -> dict:
-    outcome = train_from_params(params, root=root, out_dir=out_dir, resume=resume, progress=False)
+    outcome = train_from_params(params, root=root, out_dir=out_dir, resume=resume, progress=False, register=True)
     result, version = outcome.result, outcome.model_version
     if result.interrupted_by is not None:  # the task failed; its checkpoint is kept for resume=True
         raise RuntimeError(
@@ -48,7 +49,7 @@ def training_flow(
     resume: bool = False,
 ) -> dict:
     """Train per ``params_path`` (plus ``section.key=value`` overrides); returns a summary
-    with the MLflow run id and the registered ``ivif-<model>`` version (alias ``candidate``)."""
+    with the MLflow run id and the registered ``ivif-<model>-<manifest>`` version."""
     path = Path(params_path)
     params = apply_overrides(load_params(path), overrides or [])
     return train_task(params, str(path.resolve().parent), out_dir, resume)
@@ -58,7 +59,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m flows.train", description=__doc__.splitlines()[0])
     parser.add_argument("overrides", nargs="*", metavar="SECTION.KEY=VALUE", help="params overrides, e.g. train.epochs=3")
     parser.add_argument("--params", default=DEFAULT_PARAMS, help="params file (default: params.yaml)")
-    parser.add_argument("--out", help="run folder (default: models/<model>-<paradigm>)")
+    parser.add_argument("--out", help="run folder (default: models/<model>-<manifest>)")
     parser.add_argument("--resume", action="store_true", help="continue from <out>/checkpoints/last.pt")
     args = parser.parse_args(argv)
     summary = training_flow(args.params, args.overrides, args.out, args.resume)

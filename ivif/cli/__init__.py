@@ -27,6 +27,7 @@ COMMANDS = {
     "evaluate": "ivif.cli.evaluate",
     "registry": "ivif.cli.registry",
     "study": "ivif.cli.study",
+    "params": "ivif.cli.params",
 }
 
 
@@ -34,11 +35,15 @@ class CLIError(Exception):
     """An error to report to the user as one line, without a traceback."""
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(only: str | None = None) -> argparse.ArgumentParser:
+    """The parser of every command, or of command ``only`` (then only its module is
+    imported: a DVC stage's command loads no other command's code)."""
     parser = argparse.ArgumentParser(prog="ivif", description="Infrared-visible image fusion pipeline.")
     parser.add_argument("--version", action="version", version=f"ivif {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for module_name in COMMANDS.values():
+    for name, module_name in COMMANDS.items():
+        if only is not None and name != only:
+            continue
         try:
             module = importlib.import_module(module_name)
         except ModuleNotFoundError as exc:
@@ -71,7 +76,8 @@ def configure_logging(level: int = logging.INFO) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     configure_logging()
-    parser = build_parser()
+    argv = sys.argv[1:] if argv is None else list(argv)
+    parser = build_parser(only=argv[0] if argv and argv[0] in COMMANDS else None)
     args = parser.parse_args(argv)
     if not getattr(args, "func", None):
         parser.print_help()

@@ -69,9 +69,11 @@ def run(args: argparse.Namespace) -> int:
     from ivif.fusion.device import resolve_device
     from ivif.fusion.tiled import tile_config_for
     from ivif.models.spec import load_model_from_spec
+    from ivif.registry.loading import enable_model_uris, lookup_store
 
     jobs = plan_jobs(args.ir, args.vi, args.out, args.fmt)  # fail on paths before loading a model
     device = resolve_device(args.device)
+    enable_model_uris(lookup_store())  # models:/ specs: the project's store, never a new one
     model = load_model_from_spec(args.model)
     written = fuse_files(
         model,

@@ -1,11 +1,16 @@
-"""``ivif train``: train the model named in params.yaml on its paradigm's manifest.
+"""``ivif train``: train the model named in params.yaml on the manifest ``train.manifest``.
 
 Examples::
 
-    ivif train                                   # params.yaml train: section
-    ivif train train.model=gan train.paradigm=uptp train.epochs=3
-    ivif train --resume                          # continue models/<model>-<paradigm>/
+    ivif train                                   # params.yaml train: section -> models/<model>-<manifest>/
+    ivif train train.model=gan train.manifest=uptp train.epochs=3
+    ivif train --fresh                           # ignore the run folder's checkpoint
+    ivif train --register                        # also register model.pt (ad hoc; DVC has a stage for it)
     torchrun --nproc_per_node 4 -m ivif train    # DDP, one manifest share per rank
+
+A run folder's ``checkpoints/last.pt`` is resumed automatically when it was written by
+the same run (same model, manifest, data, batch, patch, seed, loss, code...); any other
+checkpoint is replaced by a fresh start, and a log line says why.
 """
 
 from __future__ import annotations
@@ -21,15 +26,18 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     parser = subparsers.add_parser(
         "train",
         help="train a fusion model (params.yaml train: section), tracked in MLflow",
-        description="Train train.model under train.paradigm; overrides like train.lr=1e-3 follow the options.",
+        description="Train train.model on the manifest train.manifest; overrides like train.lr=1e-3 follow the options.",
     )
     parser.add_argument("overrides", nargs="*", metavar="SECTION.KEY=VALUE", help="params overrides, e.g. train.epochs=3")
     parser.add_argument("--params", default=DEFAULT_PARAMS, help="params file (default: params.yaml)")
-    parser.add_argument("--resume", action="store_true", help="continue from <out>/checkpoints/last.pt (fresh start if none)")
-    parser.add_argument("--out", metavar="DIR", help="run folder (default: models/<model>-<paradigm>)")
+    start = parser.add_mutually_exclusive_group()
+    start.add_argument("--resume", action="store_true", help="insist on continuing <out>/checkpoints/last.pt (an error if another run wrote it)")
+    start.add_argument("--fresh", action="store_true", help="start afresh even when the checkpoint could be resumed")
+    parser.add_argument("--out", metavar="DIR", help="run folder (default: models/<model>-<manifest>)")
     parser.add_argument("--metrics", metavar="FILE", help="final metrics JSON (default: <out>/metrics.json)")
     parser.add_argument("--plots", metavar="FILE", help="loss-curve CSV (default: <out>/loss.csv)")
-    parser.add_argument("--no-track", action="store_true", help="do not record the run in MLflow (no registration)")
+    parser.add_argument("--no-track", action="store_true", help="do not record the run in MLflow")
+    parser.add_argument("--register", action="store_true", help="register model.pt in the MLflow registry after training")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
     parser.add_argument("--stop-after", type=int, metavar="STEPS", help=argparse.SUPPRESS)  # interruption drills
     parser.set_defaults(func=run)
@@ -37,10 +45,14 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
 
 
 def run(args) -> int:
+    from ivif.cli import CLIError
     from ivif.params import load_params
+    from ivif.training.engine import AUTO
     from ivif.training.interrupt import EXIT_CODE_BASE
     from ivif.training.run import apply_overrides, is_main_process, train_from_params
 
+    if args.register and args.no_track:
+        raise CLIError("--register needs MLflow tracking: drop --no-track")
     params_path = Path(args.params)
     params = apply_overrides(load_params(params_path), args.overrides)
     outcome = train_from_params(
@@ -49,16 +61,18 @@ def run(args) -> int:
         out_dir=args.out,
         metrics=args.metrics,
         plots=args.plots,
-        resume=args.resume,
+        resume=True if args.resume else (False if args.fresh else AUTO),
         track=not args.no_track,
         progress=not args.no_progress,
         stop_after_steps=args.stop_after,
+        register=args.register,
     )
     result = outcome.result
     if result.interrupted_by is not None:
         print(
             f"interrupted by {result.interrupted_by.name} at step {result.step}/{result.total_steps}; "
-            f"{result.paths.last_state} holds that step: run the same command with --resume to continue",
+            f"{result.paths.last_state} holds that step: run the same command again to continue "
+            "(it resumes by itself; --resume insists on it)",
             file=sys.stderr,
         )
         return EXIT_CODE_BASE + int(result.interrupted_by)
@@ -67,5 +81,5 @@ def run(args) -> int:
         print(f"{status} at step {result.step}/{result.total_steps}: {result.paths.model_file}")
         if outcome.model_version is not None:
             version = outcome.model_version
-            print(f"registered {version.name} version {version.version} (aliases: {', '.join(version.aliases)})")
+            print(f"registered {version.name} version {version.version} (aliases: {', '.join(version.aliases) or 'none'})")
     return 0

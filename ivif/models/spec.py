@@ -2,19 +2,30 @@
 
 - ``upstream:<model>:<path>``: a released upstream state_dict (``cnn``, ``transformer``
   or ``gan``), converted on the fly (:mod:`ivif.models.upstream`).
-- ``models:/NAME@ALIAS``, ``models:/NAME/VERSION``, ``runs:/RUN/PATH``: an MLflow model,
-  loaded through :func:`ivif.registry.load_torch_model`.
+- ``models:/NAME@ALIAS``, ``models:/NAME/VERSION``, ``runs:/RUN/PATH``: an MLflow model.
+  Resolving those needs the registry, a layer above this one: entry points enable them
+  with :func:`ivif.registry.loading.enable_model_uris`, which registers a loader here
+  (:func:`register_spec_loader`) bound to the store they resolved.
 - anything else: the path of an ivif checkpoint (:mod:`ivif.models.checkpoint`).
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 from torch import nn
 
 UPSTREAM_PREFIX = "upstream:"
 MLFLOW_PREFIXES = ("models:/", "runs:/")
+
+# URI prefix -> loader(spec) -> nn.Module, registered by higher layers.
+_LOADERS: dict[str, Callable[[str], nn.Module]] = {}
+
+
+def register_spec_loader(prefix: str, loader: Callable[[str], nn.Module]) -> None:
+    """Load specs starting with ``prefix`` with ``loader`` (replacing any earlier one)."""
+    _LOADERS[prefix] = loader
 
 
 def load_model_from_spec(spec: str) -> nn.Module:
@@ -24,8 +35,14 @@ def load_model_from_spec(spec: str) -> nn.Module:
     """
     if spec.startswith(UPSTREAM_PREFIX):
         return _load_upstream(spec)
+    for prefix, loader in _LOADERS.items():
+        if spec.startswith(prefix):
+            return loader(spec).eval()
     if spec.startswith(MLFLOW_PREFIXES):
-        return _load_mlflow(spec)
+        raise ValueError(
+            f"model spec {spec!r} is an MLflow URI, which this entry point does not resolve; "
+            "call ivif.registry.loading.enable_model_uris(tracking_uri) first"
+        )
     from ivif.models.checkpoint import load_model
 
     return load_model(Path(spec))
@@ -40,11 +57,3 @@ def _load_upstream(spec: str) -> nn.Module:
     if model_name not in supported_models():
         raise ValueError(f"model spec {spec!r}: unknown upstream model {model_name!r}; choose one of {', '.join(supported_models())}")
     return load_upstream_model(model_name, Path(path))
-
-
-def _load_mlflow(spec: str) -> nn.Module:
-    try:
-        from ivif.registry import load_torch_model
-    except ImportError as exc:
-        raise ValueError(f"model spec {spec!r} needs the MLflow registry support (ivif.registry), which failed to import: {exc}") from exc
-    return load_torch_model(spec).eval()

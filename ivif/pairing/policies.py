@@ -53,7 +53,14 @@ class Policy(str, enum.Enum):
     ARBITRARY = "arbitrary"  # APTP: any IR with any visible image
 
 
+# The paper's paradigm names: the one map between them and the policies.
 _ALIASES = {"sptp": Policy.STRICT, "uptp": Policy.UNPAIRED, "aptp": Policy.ARBITRARY}
+
+
+def paradigm_name(policy: str | Policy) -> str:
+    """The paper's name of a policy: ``strict`` -> ``"SPTP"``, ``unpaired`` -> ``"UPTP"``..."""
+    policy = parse_policy(policy)
+    return next(name for name, value in _ALIASES.items() if value is policy).upper()
 
 
 def parse_policy(name: str | Policy) -> Policy:

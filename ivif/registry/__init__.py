@@ -1,9 +1,9 @@
 """MLflow tracking and model registry for ivif: where runs go, how a fusion model is
 logged, registered, aliased (``candidate``/``champion``), looked up and promoted.
 
->>> from ivif.registry import log_and_register, load_torch_model
->>> version = log_and_register(model, "cnn", run, model_kwargs={})   # -> ivif-cnn@candidate
->>> model = load_torch_model("models:/ivif-cnn@champion")
+>>> from ivif.registry import register_model_file, load_torch_model
+>>> version = register_model_file("models/cnn-aptp/model.pt", run_id=run_id)   # -> ivif-cnn-aptp, tagged with its sha256
+>>> model = load_torch_model("models:/ivif-cnn-aptp@champion")
 """
 
 from ivif.registry.aliases import (
@@ -17,7 +17,7 @@ from ivif.registry.aliases import (
     version_for_alias,
 )
 from ivif.registry.loading import load_torch_model
-from ivif.registry.register import log_and_register
+from ivif.registry.register import log_and_register, register_model_file
 from ivif.registry.tracking import TrackingConfig, configure_tracking, resolve_tracking_uri
 
 __all__ = [
@@ -31,6 +31,7 @@ __all__ = [
     "log_and_register",
     "move_alias",
     "parse_alias_uri",
+    "register_model_file",
     "registered_name",
     "resolve_tracking_uri",
     "version_for_alias",

@@ -1,9 +1,10 @@
 """Registered-model names, aliases and ``models:/`` URIs.
 
-Every architecture is registered as ``ivif-<model>`` (``ivif-cnn``, ``ivif-transformer``,
-``ivif-gan``). A freshly trained version gets the alias ``candidate``; the champion gate
-moves ``champion`` onto it when it beats the current one. Users only ever name
-``models:/ivif-<model>@champion``.
+A trained model is registered as ``ivif-<model>-<manifest>`` (``ivif-cnn-aptp``,
+``ivif-gan-uptp_25``: :func:`ivif.training.config.run_name`). A newly registered version
+gets the alias ``candidate``; the champion gate moves ``champion`` onto the version it
+was given when that beats the current one. Aliases are for people looking models up
+(``models:/ivif-cnn-aptp@champion``); pipeline steps pass explicit versions.
 """
 
 from __future__ import annotations

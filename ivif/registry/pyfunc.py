@@ -151,9 +151,7 @@ def log_fusion_model(
     """
     import tempfile
 
-    import mlflow
-
-    from ivif.models.checkpoint import load_model, save_checkpoint
+    from ivif.models.checkpoint import save_checkpoint
 
     with tempfile.TemporaryDirectory(prefix="ivif-pyfunc-") as tmp:
         checkpoint = save_checkpoint(
@@ -163,15 +161,25 @@ def log_fusion_model(
             state_dict=model.state_dict(),
             **dict(checkpoint_extra or {}),
         )
-        # Fail here, not at serving time, when model_kwargs do not rebuild this model
-        # (MLflow only warns when the input example fails).
-        load_model(checkpoint)
-        return mlflow.pyfunc.log_model(
-            name=name,
-            python_model=str(SERVED_MODEL_FILE),
-            artifacts={CHECKPOINT_ARTIFACT: str(checkpoint)},
-            code_paths=[str(IVIF_PACKAGE_DIR)],
-            signature=fusion_signature(),
-            input_example=example_pair() if with_input_example else None,
-            pip_requirements=pinned_requirements(),
-        )
+        return log_fusion_checkpoint(checkpoint, name=name, with_input_example=with_input_example)
+
+
+def log_fusion_checkpoint(checkpoint: str | Path, *, name: str = "model", with_input_example: bool = True):
+    """Log the ivif checkpoint file ``checkpoint`` itself (byte for byte) as a fusion
+    pyfunc in the active MLflow run; return MLflow's ``ModelInfo``."""
+    import mlflow
+
+    from ivif.models.checkpoint import load_model
+
+    # Fail here, not at serving time, when the checkpoint does not rebuild its model
+    # (MLflow only warns when the input example fails).
+    load_model(checkpoint)
+    return mlflow.pyfunc.log_model(
+        name=name,
+        python_model=str(SERVED_MODEL_FILE),
+        artifacts={CHECKPOINT_ARTIFACT: str(checkpoint)},
+        code_paths=[str(IVIF_PACKAGE_DIR)],
+        signature=fusion_signature(),
+        input_example=example_pair() if with_input_example else None,
+        pip_requirements=pinned_requirements(),
+    )

@@ -341,7 +341,7 @@ def _q4(d: _Data) -> str:
                     rows.append([part, dataset, group, info["count"], ", ".join(info["examples"])])
         out.append(_table(["split", "dataset", "group", "images", "examples"], rows))
     rows, words = [], []
-    for (model, n, budget, paradigm, test), group in cons.groupby(["model", "n", "budget", "paradigm", "test_set"], sort=True):
+    for (model, n, _budget, paradigm, test), group in cons.groupby(["model", "n", "budget", "paradigm", "test_set"], sort=True):
         within = group[group.constraint == "within"]
         across = group[group.constraint == "across"]
         for (constraint, ig, vg), cells in group.groupby(["constraint", "ir_group", "vis_group"], sort=True):
@@ -495,7 +495,7 @@ def _fig_metric_vs_n(d: _Data, frame: pd.DataFrame) -> str | None:
             ax = axes[row, col]
             for (model, paradigm), cells in sub.groupby(["model", "paradigm"], sort=True):
                 points = []
-                for n, c in cells.groupby("n"):
+                for _n, c in cells.groupby("n"):
                     mean, low, high = bootstrap_mean_ci(c[metric].to_numpy())
                     points.append((float(c.n_base.iloc[0]), mean, low, high))
                 points.sort()

@@ -4,14 +4,14 @@ Example::
 
     train:
       model: cnn                 # cnn | transformer | gan  (ivif.models registry)
-      paradigm: aptp             # sptp | uptp | aptp: the manifest <pairs.out_dir>/<paradigm>/
+      manifest: aptp             # any name of pairs.manifests: reads <pairs.out_dir>/<manifest>/
       epochs: 2
       batch_size: 8
       patch_size: 128
       lr: 1.0e-4
       loss: {alpha: 1.0, beta: 0.2, adversarial: 0.01}
 
-Paths are not here: the entry point derives them from ``pairs:`` (manifests and
+The manifest's policy (read from the manifest itself) is the paradigm. Paths are not here: the entry point derives them from ``pairs:`` (manifests and
 caches) and from its ``--out`` argument, and passes them to :class:`ivif.training.engine.Trainer`.
 """
 
@@ -20,10 +20,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from ivif.losses.config import LossConfig
+from ivif.models.registry import is_model, list_models
 
-PARADIGMS = ("sptp", "uptp", "aptp")
-# The paradigm name of each pairing policy (ivif.pairing.policies.Policy values).
-PARADIGM_POLICY = {"sptp": "strict", "uptp": "unpaired", "aptp": "arbitrary"}
 SCHEDULES = ("constant", "cosine")
 DEVICES = ("auto", "cpu", "cuda")
 GAN_MODEL = "gan"
@@ -55,8 +53,9 @@ class TrainConfig:
 
     model: str = "cnn"
     """Registry name of the fusion model: ``cnn``, ``transformer`` or ``gan``."""
-    paradigm: str = "aptp"
-    """``sptp`` (strict pairs), ``uptp`` (i ≠ j) or ``aptp`` (any pair); names the manifest."""
+    manifest: str = "aptp"
+    """Name of the pairing manifest (an entry of ``pairs.manifests``); its policy is the
+    paradigm (strict = SPTP, unpaired = UPTP, arbitrary = APTP)."""
     epochs: int = 1
     """Passes over the manifest (each epoch reshuffles; sampled manifests redraw)."""
     max_steps: int | None = None
@@ -103,8 +102,10 @@ class TrainConfig:
     gan: GanConfig = field(default_factory=GanConfig)
 
     def __post_init__(self) -> None:
-        if self.paradigm not in PARADIGMS:
-            raise ValueError(f"train.paradigm must be one of {PARADIGMS}, got {self.paradigm!r}")
+        if not self.manifest or not str(self.manifest).replace("_", "").replace("-", "").isalnum():
+            raise ValueError(f"train.manifest must name an entry of pairs.manifests, got {self.manifest!r}")
+        if not is_model(self.model):
+            raise ValueError(f"train.model: {self.model!r} is not a registered model; choose one of {list_models()}")
         if self.schedule not in SCHEDULES:
             raise ValueError(f"train.schedule must be one of {SCHEDULES}, got {self.schedule!r}")
         if self.device not in DEVICES:
@@ -128,9 +129,15 @@ class TrainConfig:
         return self.model == GAN_MODEL
 
     @property
-    def policy(self) -> str:
-        """The pairing policy name of the paradigm (``strict``/``unpaired``/``arbitrary``)."""
-        return PARADIGM_POLICY[self.paradigm]
+    def run_name(self) -> str:
+        """``<model>-<manifest>`` (:func:`run_name`)."""
+        return run_name(self.model, self.manifest)
+
+
+def run_name(model: str, manifest: str) -> str:
+    """``<model>-<manifest>``, e.g. ``cnn-aptp``: names the run folder ``models/<run name>/``
+    and the registered model ``ivif-<run name>`` (:func:`ivif.registry.aliases.registered_name`)."""
+    return f"{model}-{manifest}"
 
 
 def _require_number(config: TrainConfig, name: str) -> None:

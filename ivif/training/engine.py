@@ -10,7 +10,11 @@ What one optimizer step does (:meth:`Trainer.train_step`):
 
 Around it: a progress bar with rate and ETA, windowed loss logging, periodic held-out
 evaluation, and full-state checkpoints from which ``resume=True`` continues exactly
-(bitwise on CPU). A SIGTERM or SIGINT stops a single-process run after the current
+(bitwise on CPU). A checkpoint records the run's identity (:func:`run_identity`:
+everything that decides the trajectory except its length); ``resume="auto"`` continues
+a checkpoint of the same identity and starts afresh, saying why, from any other.
+Batches run across epoch boundaries, so an epoch smaller than a batch still trains.
+A SIGTERM or SIGINT stops a single-process run after the current
 step with that step checkpointed (:mod:`ivif.training.interrupt`). Under ``torchrun``
 each rank trains on its own share of the manifest with DDP; rank 0 logs, evaluates
 and writes every file. Large freed tensors are kept for reuse during the run
@@ -24,13 +28,16 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import hashlib
 import json
 import logging
+import math
 import random
 import signal
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from pathlib import Path
+from typing import Any, Literal, Protocol
 
 import numpy as np
 import torch
@@ -46,7 +53,7 @@ from ivif.losses.total import fusion_loss
 from ivif.models import create_discriminator, create_model
 from ivif.models.checkpoint import save_checkpoint
 from ivif.pairing.loader import PairDataset
-from ivif.pairing.manifest import load_manifest
+from ivif.pairing.manifest import load_manifest, read_summary
 from ivif.params import flatten
 from ivif.training.checkpoint import CheckpointError, capture_rng, has_state, load_state, restore_rng, save_state
 from ivif.training.config import TrainConfig
@@ -61,15 +68,51 @@ from ivif.training.samples import RunSamples
 from ivif.training.schedule import build_scheduler, retarget_schedule
 
 AMP_DTYPE = torch.bfloat16  # no loss scaling needed, unlike float16
-# Changing these between a checkpoint and its resume would silently train something
-# else; the others (epochs, logging cadence, workers...) may change.
-RESUME_IDENTITY_KEYS = ("model", "paradigm", "batch_size", "patch_size", "seed")
+# train params that do not change the trajectory (only its length, cadence or speed):
+# a checkpoint written with other values of these may be resumed. Everything else in
+# the train section is part of a run's identity.
+NON_IDENTITY_KEYS = ("epochs", "max_steps", "log_every", "eval_every", "eval_split", "eval_images", "ckpt_every", "num_workers", "device", "compile")
+AUTO = "auto"  # fit(resume=AUTO): resume a checkpoint of the same identity, else start fresh
+CODE_PACKAGE = Path(__file__).resolve().parents[1]  # the ivif package: its code is part of the identity
 
 logger = logging.getLogger(__name__)
 
 
+def code_digest(package: Path = CODE_PACKAGE) -> str:
+    """sha256 of every ``.py`` file of the ivif package (path and content), in path order."""
+    digest = hashlib.sha256()
+    for path in sorted(package.rglob("*.py")):
+        digest.update(path.relative_to(package).as_posix().encode() + b"\0" + path.read_bytes() + b"\0")
+    return digest.hexdigest()
+
+
+def run_identity(config: TrainConfig, model_kwargs: Mapping[str, Any], manifest_dir: str | Path) -> dict[str, Any]:
+    """What decides a run's trajectory, except its length: a checkpoint with an equal
+    identity may be resumed. Flattened train params (without :data:`NON_IDENTITY_KEYS`),
+    model kwargs, the manifest's table hash, its caches' content hashes and the code."""
+    summary = read_summary(manifest_dir)
+    params = {k: v for k, v in flatten(dataclasses.asdict(config)).items() if k.split(".")[0] not in NON_IDENTITY_KEYS}
+    return {
+        **{f"train.{k}": v for k, v in params.items()},
+        "model_kwargs": json.dumps(dict(model_kwargs), sort_keys=True, default=str),
+        "manifest_sha256": summary["table"]["sha256"],
+        "data_ir_hash": summary["sources"]["ir"]["content_hash"],
+        "data_vis_hash": summary["sources"]["vis"]["content_hash"],
+        "code_sha256": code_digest(),
+    }
+
+
+def identity_changes(saved: Mapping[str, Any] | None, current: Mapping[str, Any]) -> list[str]:
+    """``key=saved`` for every identity entry that differs (all of them for an old checkpoint)."""
+    if saved is None:
+        return ["identity=None (a checkpoint from before run identities were recorded)"]
+    return [f"{key}={saved.get(key)!r}" for key in sorted(set(saved) | set(current)) if saved.get(key) != current.get(key)]
+
+
 class Callback(Protocol):
     """Receives what the engine reports (on rank 0 only). All methods are optional."""
+
+    def on_start(self, step: int, resumed: bool) -> None: ...
 
     def on_log(self, step: int, metrics: Mapping[str, float]) -> None: ...
 
@@ -110,7 +153,8 @@ def seed_everything(seed: int) -> None:
 
 @dataclass
 class _Position:
-    """Where the run is: optimizer steps done, and the (epoch, batch) the next step reads."""
+    """Where the run is: optimizer steps done, and the epoch (and samples of it consumed)
+    the next step reads from."""
 
     step: int = 0
     epoch: int = 0
@@ -145,18 +189,23 @@ class Trainer:
         self.evaluation = evaluation  # the evaluate stage's settings: training's held-out numbers equal its numbers
 
     # ----------------------------------------------------------------- public API
-    def fit(self, resume: bool = False, stop_after_steps: int | None = None) -> TrainResult:
+    def fit(self, resume: bool | Literal["auto"] = False, stop_after_steps: int | None = None) -> TrainResult:
         """Run training to the end (or until ``stop_after_steps``, then checkpoint and return).
 
         ``resume=True`` continues from ``paths.last_state`` when it exists (and starts
-        fresh when it does not, so a retried pipeline stage just works).
-        ``stop_after_steps`` simulates an interruption: the state is saved at that step.
+        fresh when it does not, so a retried pipeline stage just works); a checkpoint of
+        another identity is an error. ``resume="auto"`` starts fresh from such a
+        checkpoint instead, logging why. ``stop_after_steps`` simulates an
+        interruption: the state is saved at that step.
         """
         try:
             with freed_memory_retained():  # each step's large tensors are reused, not page-faulted afresh
                 self.setup()
-                if resume and has_state(self.paths.last_state):  # last.pt, or previous.pt when last.pt is gone or corrupt
-                    self._load(self.paths.last_state)
+                self.resumed = bool(resume) and has_state(self.paths.last_state) and self._resume(self.paths.last_state, strict=resume is True)
+                if self.dist.is_main:
+                    for callback in self.callbacks:
+                        if hasattr(callback, "on_start"):
+                            callback.on_start(self.position.step, self.resumed)
                 return self._run(stop_after_steps)
         finally:
             if hasattr(self, "dist"):  # leave the torchrun job even when setup failed
@@ -178,14 +227,12 @@ class Trainer:
         seed_everything(config.seed)
 
         self.dataset = self._build_dataset()
-        self.steps_per_epoch = len(self.dataset) // config.batch_size
-        if self.steps_per_epoch == 0:
-            raise ValueError(
-                f"{self.paths.manifest}: an epoch gives this process {len(self.dataset)} pairs, fewer than "
-                f"train.batch_size={config.batch_size}; lower the batch size or draw more pairs (pairs.manifests.*.samples)"
-            )
-        epoch_steps = config.epochs * self.steps_per_epoch
+        self.epoch_samples = len(self.dataset)  # this rank's share of an epoch; batches run across epochs
+        if self.epoch_samples == 0:
+            raise ValueError(f"{self.paths.manifest}: an epoch gives this process no pairs; draw more pairs (pairs.manifests.*.samples)")
+        epoch_steps = math.ceil(config.epochs * self.epoch_samples / config.batch_size)
         self.total_steps = min(epoch_steps, config.max_steps) if config.max_steps else epoch_steps
+        self.identity = run_identity(config, self.model_kwargs, self.paths.manifest)
 
         self.model = create_model(config.model, **self.model_kwargs).to(device, memory_format=self.memory_format)
         self.model.train()
@@ -232,7 +279,7 @@ class Trainer:
             for batch in self.run_batches():
                 terms = self.train_step(batch)
                 position.step += 1
-                position.epoch, position.batch = divmod(position.step, self.steps_per_epoch)
+                position.epoch, position.batch = self._epoch_of(position.step)
                 window.add(terms)
                 bar.update(1)
                 step = position.step
@@ -254,9 +301,7 @@ class Trainer:
         across epoch boundaries (:mod:`ivif.training.samples`).
         """
         batch_size = self.config.batch_size
-        samples = RunSamples(
-            self.dataset, self.steps_per_epoch * batch_size, self.position.step * batch_size, self.total_steps * batch_size
-        )
+        samples = RunSamples(self.dataset, self.epoch_samples, self.position.step * batch_size, self.total_steps * batch_size)
         loader = DataLoader(
             samples,
             batch_size=batch_size,
@@ -315,7 +360,7 @@ class Trainer:
         with progress_bar(
             total=self.total_steps,
             initial=self.position.step,
-            desc=f"train {self.config.model}/{self.config.paradigm}",
+            desc=f"train {self.config.run_name}",
             unit="step",
             enabled=self.progress,
             silent=not self.dist.is_main,
@@ -351,8 +396,8 @@ class Trainer:
         return {
             "step": position.step,
             "epoch": position.epoch,  # where the next step's samples come from
-            "epoch_position": position.batch * self.config.batch_size,  # samples of this rank's share consumed
-            "epoch_batch": position.batch,
+            "epoch_position": position.batch,  # samples of this rank's share of that epoch consumed
+            "identity": self.identity,
             "total_steps": self.total_steps,
             "model": self.model.state_dict(),
             "optimizer": self.optimizer.state_dict(),
@@ -374,16 +419,26 @@ class Trainer:
             save_state(path, self._state())
             self.history.write_csv(self.paths.plots)
 
-    def _load(self, path) -> None:
+    def _resume(self, path: Path, strict: bool) -> bool:
+        """Continue from ``path`` if it is this run's (same identity, not past the end);
+        return whether it did."""
         state = load_state(path, map_location=self.device)
-        current = flatten(dataclasses.asdict(self.config))
-        changed = [key for key in RESUME_IDENTITY_KEYS if state["config"].get(key) != current[key]]
-        if changed:
-            saved = ", ".join(f"{key}={state['config'].get(key)!r}" for key in changed)
+        changed = identity_changes(state.get("identity"), self.identity)
+        if not changed and state["step"] > self.total_steps:
+            changed = [f"step={state['step']} (past this run's {self.total_steps} steps)"]
+        if not changed:
+            self._load(path, state)
+            return True
+        saved = ", ".join(changed)
+        if strict:
             raise CheckpointError(
-                f"{path}: written with different train params ({saved}); "
-                "restore those params, or train into a fresh --out folder"
+                f"{path}: written by another run ({saved}); restore those params, or train into a fresh --out folder"
             )
+        if self.dist.is_main:
+            logger.warning("%s: starting afresh, not resuming: the checkpoint was written by another run (%s)", path, saved)
+        return False
+
+    def _load(self, path, state: dict[str, Any]) -> None:
         self.model.load_state_dict(state["model"])
         self.optimizer.load_state_dict(state["optimizer"])
         self.scheduler.load_state_dict(state["scheduler"])
@@ -397,7 +452,9 @@ class Trainer:
         if self.adversary is not None:
             self.adversary.load_state_dict(state["adversary"])
         step = state["step"]
-        self.position = _Position(step, *divmod(step, self.steps_per_epoch))
+        self.position = _Position(step, *self._epoch_of(step))
+        if self.dist.is_main:
+            logger.info("%s: resuming at step %d/%d", path, step, self.total_steps)
         self.history = LossHistory(state["history"])
         self.history.truncate(state["step"])
         self.window.load_state_dict(state["loss_window"], self.device)
@@ -435,13 +492,14 @@ class Trainer:
             model_kwargs=self.model_kwargs,
             state_dict=self.model.state_dict(),
             step=result.step,
-            paradigm=self.config.paradigm,
+            manifest=self.config.manifest,
+            policy=self.dataset.manifest.policy.value,
             losses=result.losses,
             eval_metrics=result.eval_metrics,
         )
         self.history.write_csv(paths.plots)
         if self.history.rows:
-            self.history.write_png(paths.loss_png, title=f"{self.config.model} / {self.config.paradigm}")
+            self.history.write_png(paths.loss_png, title=self.config.run_name)
         if eval_result.previews:
             write_png(paths.previews_png, preview_grid(eval_result.previews, self.evaluation.grid_height))
         summary = {"step": result.step, "epoch": result.epoch, "loss": result.losses, "eval": result.eval_metrics}
@@ -451,9 +509,13 @@ class Trainer:
                 callback.on_end(result)
         return result
 
+    def _epoch_of(self, step: int) -> tuple[int, int]:
+        """(epoch, samples of it consumed) after ``step`` steps."""
+        return divmod(step * self.config.batch_size, self.epoch_samples)
+
     def _last_epoch(self) -> int:
-        """The epoch the last completed step belonged to."""
-        return max(self.position.step - 1, 0) // self.steps_per_epoch
+        """The epoch the last completed step's last sample belonged to."""
+        return max(self.position.step * self.config.batch_size - 1, 0) // self.epoch_samples
 
     def _last_logged(self) -> dict[str, float]:
         """Loss means of the last logged row (a resumed run that had nothing left to do)."""

@@ -11,6 +11,14 @@ from ivif.training.config import TrainConfig
 
 CHECKPOINT_DIR = "checkpoints"
 LAST_STATE = "last.pt"
+MODEL_FILE = "model.pt"
+REPORT_DIR = "report"  # loss curve and previews (one DVC out whatever evaluation wrote)
+MODELS_ROOT = "models"
+
+
+def default_run_dir(train: TrainConfig) -> Path:
+    """``models/<model>-<manifest>``: where the pipeline's run of ``train`` lives."""
+    return Path(MODELS_ROOT) / train.run_name
 
 
 @dataclass(frozen=True)
@@ -18,11 +26,12 @@ class RunPaths:
     """Inputs and outputs of one run.
 
     Attributes:
-        manifest: pairing manifest directory (``<pairs.out_dir>/<paradigm>``).
+        manifest: pairing manifest directory (``<pairs.out_dir>/<train.manifest>``).
         ir_cache, vis_cache: the caches the manifest pairs.
         eval_cache: held-out cache evaluated during training; None skips evaluation.
         out_dir: run folder: ``model.pt`` (ivif checkpoint), ``checkpoints/last.pt``
-            (full training state), ``previews.png``, ``loss.png``.
+            (full training state, kept across DVC reruns), ``report/loss.png`` and
+            ``report/previews.png``.
         metrics: JSON with the final losses and held-out metrics (DVC metrics).
         plots: CSV loss curve (DVC plots).
     """
@@ -41,15 +50,15 @@ class RunPaths:
 
     @property
     def model_file(self) -> Path:
-        return self.out_dir / "model.pt"
+        return self.out_dir / MODEL_FILE
 
     @property
     def loss_png(self) -> Path:
-        return self.out_dir / "loss.png"
+        return self.out_dir / REPORT_DIR / "loss.png"
 
     @property
     def previews_png(self) -> Path:
-        return self.out_dir / "previews.png"
+        return self.out_dir / REPORT_DIR / "previews.png"
 
     @classmethod
     def for_run(
@@ -62,7 +71,7 @@ class RunPaths:
         plots: str | Path | None = None,
         root: str | Path = ".",
     ) -> RunPaths:
-        """Paths of a run on the manifest ``<pairs_dir>/<train.paradigm>``.
+        """Paths of a run on the manifest ``<pairs_dir>/<train.manifest>``.
 
         ``cache_root`` is ``data.cache_root`` and ``pairs_dir`` is ``pairs.out_dir``.
         Relative paths are resolved against ``root`` (the project). The held-out cache
@@ -70,13 +79,8 @@ class RunPaths:
         """
         root = Path(root)
         cache_root = root / cache_root
-        manifest_dir = root / pairs_dir / train.paradigm
+        manifest_dir = root / pairs_dir / train.manifest
         manifest = load_manifest(manifest_dir)
-        if manifest.policy.value != train.policy:
-            raise ValueError(
-                f"{manifest_dir}: manifest policy is {manifest.policy.value!r} but train.paradigm={train.paradigm} "
-                f"needs {train.policy!r}; fix pairs.manifests.{train.paradigm}.policy"
-            )
         eval_cache = cache_dir(cache_root, manifest.ir.dataset, train.eval_split)
         out_dir = root / out_dir
         return cls(

@@ -1,7 +1,10 @@
 """Training from a params mapping: the one function behind ``ivif train`` and ``flows/train.py``.
 
-It builds the config dataclasses from ``params.yaml`` once, derives the run's paths,
-attaches MLflow tracking (rank 0 only) and runs :class:`ivif.training.engine.Trainer`.
+It builds the config dataclasses from ``params.yaml`` once, checks that ``train.manifest``
+is one of ``pairs.manifests``, derives the run's paths, attaches MLflow tracking (rank 0
+only) and runs :class:`ivif.training.engine.Trainer`. Registering the model is a step
+of its own (:func:`ivif.registry.register.register_model_file`, the DVC stage
+``register``); ``register=True`` does it right after training, for ad-hoc runs.
 """
 
 from __future__ import annotations
@@ -16,19 +19,18 @@ from typing import Any
 
 import yaml
 
+from ivif.params import ParamsError
 from ivif.training.config import TrainConfig
 from ivif.training.engine import Trainer, TrainResult
-from ivif.training.paths import RunPaths
+from ivif.training.paths import RunPaths, default_run_dir
 
-# models/<model>-<paradigm>: one folder per trained variant.
-DEFAULT_OUT_DIR = "models/{model}-{paradigm}"
 # Numbers such as 1e-3 or 2E+5, which YAML 1.1 (PyYAML) reads as text.
 _SCIENTIFIC = re.compile(r"[-+]?(\d+\.?\d*|\.\d+)[eE][-+]?\d+")
 
 
 @dataclass
 class TrainOutcome:
-    """The engine's result plus the registered model version (None without tracking)."""
+    """The engine's result, its MLflow run and the registered version (None unless registered)."""
 
     result: TrainResult
     model_version: Any = None
@@ -69,28 +71,41 @@ def is_main_process() -> bool:
     return int(os.environ.get("RANK", "0")) == 0
 
 
+def check_manifest(config: TrainConfig, pairs) -> None:
+    """``train.manifest`` must name an entry of ``pairs.manifests`` (when any are listed)."""
+    if pairs.manifests and config.manifest not in pairs.manifests:
+        raise ParamsError(
+            f"train.manifest: {config.manifest!r} is not a manifest in pairs.manifests; choose one of {sorted(pairs.manifests)}"
+        )
+
+
 def train_from_params(
     params: Mapping[str, Any],
     root: str | Path = ".",
     out_dir: str | Path | None = None,
     metrics: str | Path | None = None,
     plots: str | Path | None = None,
-    resume: bool = False,
+    resume: bool | str = False,
     track: bool = True,
     progress: bool = True,
     stop_after_steps: int | None = None,
+    register: bool = False,
 ) -> TrainOutcome:
-    """Train the model that ``params['train']`` names on its paradigm's manifest.
+    """Train the model that ``params['train']`` names on the manifest ``train.manifest``.
 
     Args:
         params: the whole params mapping (``data``, ``pairs``, ``train``, ``tracking``).
         root: project root; relative paths (and a relative sqlite store) resolve here.
-        out_dir: run folder (default ``models/<model>-<paradigm>``).
+        out_dir: run folder (default ``models/<model>-<manifest>``).
         metrics, plots: final metrics JSON and loss-curve CSV (default: inside ``out_dir``).
-        resume: continue from ``<out_dir>/checkpoints/last.pt`` (and its MLflow run).
-        track: record the run in MLflow and register the model as ``ivif-<model>@candidate``.
+        resume: ``True``: continue from ``<out_dir>/checkpoints/last.pt`` (an error if it
+            is another run's); ``"auto"``: continue it when it is this run's (same
+            identity), else start afresh; ``False``: start afresh. A resumed run
+            continues its MLflow run too.
+        track: record the run in MLflow (its id in ``<out_dir>/mlflow_run.json``).
         progress: show a progress bar.
         stop_after_steps: save the state at this step and stop (interruption drills).
+        register: after a completed run, register ``model.pt`` (needs ``track``).
     """
     from ivif.data.config import DataConfig
     from ivif.evaluation import EvaluateConfig
@@ -102,7 +117,9 @@ def train_from_params(
     data = section(params, "data", DataConfig)
     pairs = section(params, "pairs", PairsConfig)
     evaluation = section(params, "evaluate", EvaluateConfig)  # held-out eval exactly as the evaluate stage scores
-    out_dir = out_dir or DEFAULT_OUT_DIR.format(model=config.model, paradigm=config.paradigm)
+    tracking = section(params, "tracking", TrackingConfig)
+    check_manifest(config, pairs)
+    out_dir = out_dir or default_run_dir(config)
     paths = RunPaths.for_run(data.cache_root, pairs.out_dir, config, out_dir, metrics, plots, root=root)
 
     if not (track and is_main_process()):
@@ -111,10 +128,16 @@ def train_from_params(
 
     from ivif.training.tracking import MlflowTracker
 
-    tracking = section(params, "tracking", TrackingConfig)
-    tracker = MlflowTracker(params, config, tracking, root, paths.out_dir, paths.manifest, resume=resume)
+    trainer = Trainer(config, paths, progress=progress, evaluation=evaluation)
+    tracker = MlflowTracker(params, config, tracking, root, paths.out_dir, paths.manifest, resume=bool(resume))
+    trainer.callbacks.append(tracker)
     with tracker:
-        result = Trainer(config, paths, callbacks=[tracker], progress=progress, evaluation=evaluation).fit(resume=resume, stop_after_steps=stop_after_steps)
+        result = trainer.fit(resume=resume, stop_after_steps=stop_after_steps)
         if result.interrupted_by is not None:
             tracker.end_status = "KILLED"
-    return TrainOutcome(result, tracker.model_version, tracker.run_id)
+    version = None
+    if register and result.completed:
+        from ivif.registry.register import register_model_file
+
+        version = register_model_file(paths.model_file, run_id=tracker.run_id, tracking_uri=tracker.tracking_uri)
+    return TrainOutcome(result, version, tracker.run_id)

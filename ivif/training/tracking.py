@@ -10,12 +10,13 @@ What a run records:
 - **artifacts**: ``train/loss.csv`` + ``train/loss.png`` (the loss curve),
   ``train/previews.png`` (IR | visible | fused on held-out images),
   ``train/manifest.json`` (the manifest summary), ``train/metrics.json``;
-- **model**: logged and registered as ``ivif-<model>`` with alias ``candidate``
-  (:func:`ivif.registry.log_and_register`), loadable from its URI in a fresh process.
+- the model is not registered here: registering ``model.pt`` into this run is a step
+  of its own (:func:`ivif.registry.register.register_model_file`, DVC stage ``register``).
 
 The store comes from :func:`ivif.registry.configure_tracking`: ``$MLFLOW_TRACKING_URI``,
 else ``tracking.store`` of ``params.yaml`` (sqlite in the project by default). A resumed
-run continues the same MLflow run (its id is kept in ``<out_dir>/mlflow_run.json``).
+run continues the same MLflow run (its id is kept in ``<out_dir>/mlflow_run.json``); the
+run starts when the engine knows whether it resumes (:meth:`MlflowTracker.on_start`).
 """
 
 from __future__ import annotations
@@ -39,8 +40,6 @@ RUN_ID_FILE = "mlflow_run.json"
 ARTIFACT_DIR = "train"
 # MLflow refuses param values longer than this; longer ones (id lists) are truncated.
 MAX_PARAM_LENGTH = 6000
-# Run tags copied onto the registered model version (provenance visible in the registry).
-VERSION_TAGS = ("N", "manifest_sha256", "git_commit")
 
 
 def git_commit(root: str | Path) -> str:
@@ -54,15 +53,17 @@ def git_commit(root: str | Path) -> str:
 
 
 def run_tags(config: TrainConfig, manifest_dir: str | Path, root: str | Path) -> dict[str, str]:
-    """Provenance tags: code version, data and manifest hashes, paradigm, N."""
+    """Provenance tags: code version, data and manifest hashes, manifest, paradigm, N."""
     from ivif.pairing.manifest import read_summary
+    from ivif.pairing.policies import paradigm_name
 
     summary = read_summary(manifest_dir)
     sources = summary["sources"]
     return {
         "git_commit": git_commit(root),
         "model": config.model,
-        "paradigm": config.paradigm,
+        "manifest_name": config.manifest,
+        "paradigm": paradigm_name(summary["policy"]).lower(),
         "policy": summary["policy"],
         "N": str(summary["counts"]["ir"]),
         "N_vis": str(summary["counts"]["vis"]),
@@ -91,8 +92,8 @@ class MlflowTracker:
         root: project root (relative sqlite stores, git commit).
         out_dir: run folder (keeps the MLflow run id for ``--resume``).
         manifest_dir: the pairing manifest (tags, summary artifact).
-        resume: continue the MLflow run recorded in ``out_dir`` if there is one.
-        register: log and register the model at the end.
+        resume: continue the MLflow run recorded in ``out_dir`` if there is one and the
+            engine resumes its checkpoint.
     """
 
     def __init__(
@@ -104,14 +105,12 @@ class MlflowTracker:
         out_dir: str | Path,
         manifest_dir: str | Path,
         resume: bool = False,
-        register: bool = True,
     ):
         self.params, self.config, self.tracking = params, config, tracking
         self.root, self.out_dir, self.manifest_dir = Path(root), Path(out_dir), Path(manifest_dir)
-        self.resume, self.register = resume, register
+        self.resume = resume
         self.run_id: str | None = None
         self.tracking_uri: str | None = None
-        self.model_version = None
         self.tags: dict[str, str] = {}
         self.end_status = "FINISHED"  # KILLED when a signal stopped the run (resume continues the same run)
         self.metrics_buffer: MetricBuffer | None = None
@@ -123,10 +122,16 @@ class MlflowTracker:
         from ivif.registry.tracking import configure_tracking
 
         self.tracking_uri = configure_tracking(self.tracking, base_dir=self.root)  # fails fast if unreachable
+        sweep_quietly(mlflow.MlflowClient(self.tracking_uri))  # runs left RUNNING by killed processes -> KILLED
+        return self
+
+    def on_start(self, step: int, resumed: bool) -> None:
+        """Start the MLflow run: the recorded one when the engine resumed its checkpoint."""
+        import mlflow
+
         client = mlflow.MlflowClient(self.tracking_uri)
-        sweep_quietly(client)  # runs left RUNNING by killed processes -> KILLED
-        previous = self._previous_run_id() if self.resume else None
-        name = None if previous else f"{self.config.model}-{self.config.paradigm}"
+        previous = self._previous_run_id() if (self.resume and resumed) else None
+        name = None if previous else self.config.run_name
         run = with_retries(lambda: mlflow.start_run(run_id=previous, run_name=name), "starting the run")
         self.run_id = run.info.run_id
         self.metrics_buffer = MetricBuffer(client, self.run_id, self.tracking_uri)
@@ -135,11 +140,12 @@ class MlflowTracker:
             with_retries(lambda: mlflow.log_params(mlflow_params(self.params)), "logging params")
         self.tags = run_tags(self.config, self.manifest_dir, self.root)
         with_retries(lambda: mlflow.set_tags({**self.tags, **owner_tags()}), "tagging the run")
-        return self
 
     def __exit__(self, exc_type, exc, tb) -> None:
         import mlflow
 
+        if self.run_id is None:
+            return
         if self.metrics_buffer is not None:
             self.metrics_buffer.flush()
         status = "FAILED" if exc_type is not None else self.end_status
@@ -174,19 +180,3 @@ class MlflowTracker:
         for artifact in (paths.plots, paths.loss_png, paths.previews_png, paths.metrics, self.manifest_dir / SUMMARY_FILE):
             if Path(artifact).is_file():
                 mlflow.log_artifact(str(artifact), artifact_path=ARTIFACT_DIR)
-        if self.register:
-            self.model_version = self._register(result)
-
-    def _register(self, result):
-        from ivif.registry import log_and_register
-
-        tags = {"paradigm": self.config.paradigm, "step": result.step, **{f"eval.{k}": f"{v:.6g}" for k, v in result.eval_metrics.items()}}
-        tags.update({key: self.tags[key] for key in VERSION_TAGS})
-        return log_and_register(
-            result.model,
-            result.model_name,
-            self.run_id,
-            model_kwargs=result.model_kwargs,
-            tags=tags,
-            checkpoint_extra={"step": result.step, "paradigm": self.config.paradigm},
-        )

@@ -45,7 +45,7 @@ def project_params(root: Path) -> dict:
     return {
         "tracking": {"store": "sqlite:///mlflow.db", "experiment": "retrain-tests"},
         "data": {"cache_root": str(root / "cache")},
-        "train": {"model": "cnn", "paradigm": "aptp"},
+        "train": {"model": "cnn", "manifest": "aptp"},
         "evaluate": {"dataset": "sample", "split": "test", "device": "cpu", "grid_images": 1, "grid_height": 32},
         "gate": {"metrics": list(CONTRAST_METRICS), "lower_is_better": [], "tolerance": 0.02},
         "retrain": {"data_stages": [], "manifest_stages": [], "out_dir": "runs", "lock_timeout_s": 120},

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import mlflow
 import pytest
 from ivif_testkit import CONTRAST_METRICS, SMALL_CNN, STRONG, WEAK, contrast_fusion
@@ -97,3 +99,42 @@ def test_registry_cli_lists_and_moves_aliases(tracking, tmp_path, monkeypatch, c
     assert rows == {str(first.version): "champion", str(second.version): "candidate"}
     assert main(["registry", "--params", params, "alias", "cnn", "99", "champion"]) == 1
     assert "ivif-cnn version 99 not found" in capsys.readouterr().err
+
+
+def test_a_model_file_is_registered_once_and_checked_by_hash(tracking, tmp_path):
+    from ivif.models.checkpoint import save_checkpoint
+    from ivif.registry.register import (
+        SHA256_TAG,
+        file_sha256,
+        read_registration,
+        register_model_file,
+        verified_version,
+        write_registration,
+    )
+
+    client = mlflow.MlflowClient(tracking, registry_uri=tracking)
+
+    def checkpoint(path, behaviour):
+        model = contrast_fusion(**behaviour)
+        return save_checkpoint(path, model_name="cnn", model_kwargs=SMALL_CNN, state_dict=model.state_dict(), manifest="uptp_25", step=3)
+
+    weak = checkpoint(tmp_path / "weak.pt", WEAK)
+    first = register_model_file(weak, tracking_uri=tracking)
+    assert first.name == "ivif-cnn-uptp_25" and first.tags[SHA256_TAG] == file_sha256(weak)
+    again = register_model_file(weak, tracking_uri=tracking)
+    assert str(again.version) == str(first.version)
+    assert len(client.search_model_versions("name='ivif-cnn-uptp_25'")) == 1
+    # the logged artifact is that file, byte for byte
+    local = mlflow.artifacts.download_artifacts(artifact_uri=f"models:/ivif-cnn-uptp_25/{first.version}", tracking_uri=tracking)
+    from ivif.registry.loading import checkpoint_in
+
+    assert checkpoint_in(Path(local)).read_bytes() == weak.read_bytes()
+
+    record_file = write_registration(tmp_path / "registered.json", first, tracking)
+    record = read_registration(record_file)
+    assert str(verified_version(client, record, weak).version) == str(first.version)
+    strong = checkpoint(tmp_path / "strong.pt", STRONG)
+    with pytest.raises(ValueError, match="register the model again"):
+        verified_version(client, record, strong)  # the file changed since it was registered
+    with pytest.raises(ValueError, match="is not in this registry"):
+        verified_version(client, {**record, "version": "99"}, weak)

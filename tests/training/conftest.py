@@ -10,7 +10,7 @@ import yaml
 
 from ivif.data.cache import ImageCache, write_cache
 from ivif.pairing.manifest import plan_manifest, write_manifest
-from ivif.training.config import PARADIGM_POLICY
+from ivif.pairing.policies import Policy, paradigm_name
 
 TRAIN_IMAGES = 4
 TEST_IMAGES = 2
@@ -38,7 +38,8 @@ def build_tiny_project(root: Path) -> Path:
         records = [(f"{split}{i}", *_scene(rng, height, width)) for i in range(count)]
         write_cache(cache_root / DATASET / split, records, {"dataset": DATASET, "split": split})
     cache = ImageCache(cache_root / DATASET / "train")
-    for paradigm, policy in PARADIGM_POLICY.items():
+    for policy in Policy:
+        paradigm = paradigm_name(policy).lower()  # manifests named sptp, uptp, aptp
         manifest = plan_manifest(paradigm, cache, cache, policy, ir_dataset=DATASET, vis_dataset=DATASET, split="train")
         write_manifest(manifest, root / "data" / "pairs" / paradigm, progress=False)
     params = {
@@ -46,7 +47,7 @@ def build_tiny_project(root: Path) -> Path:
         "pairs": {"out_dir": "data/pairs"},
         "train": {
             "model": "cnn",
-            "paradigm": "aptp",
+            "manifest": "aptp",
             "epochs": 1,
             "max_steps": 8,
             "batch_size": 2,

@@ -32,7 +32,7 @@ def test_cli_trains_and_reports(tiny_project, capsys):
 
 def test_missing_manifest_is_one_clear_line(tiny_project, capsys):
     shutil.rmtree(tiny_project.parent / "data" / "pairs" / "sptp")
-    assert main(["train", "--params", str(tiny_project), "--no-track", "train.paradigm=sptp"]) == 1
+    assert main(["train", "--params", str(tiny_project), "--no-track", "train.manifest=sptp"]) == 1
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1 and "sptp" in err and "dvc repro pairs" in err
 

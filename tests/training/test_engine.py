@@ -24,7 +24,7 @@ def _train(params_path, *overrides, **kwargs):
 @pytest.mark.parametrize("paradigm", ["sptp", "uptp", "aptp"])
 @pytest.mark.parametrize("model", ["cnn", "transformer", "gan"])
 def test_loss_falls_for_every_model_and_paradigm(tiny_project, model, paradigm):
-    result = _train(tiny_project, f"train.model={model}", f"train.paradigm={paradigm}", "train.epochs=4")
+    result = _train(tiny_project, f"train.model={model}", f"train.manifest={paradigm}", "train.epochs=4")
     first, last = result.history.rows[0], result.history.rows[-1]
     assert result.step == 8 and result.completed
     assert last["loss/total"] < 0.9 * first["loss/total"], result.history.rows
@@ -36,7 +36,7 @@ def test_outputs_of_a_run(tiny_project):
     result = _train(tiny_project, "train.eval_images=2")
     paths = result.paths
     checkpoint = load_checkpoint(paths.model_file)
-    assert checkpoint["model_name"] == "cnn" and checkpoint["step"] == 8 and checkpoint["paradigm"] == "aptp"
+    assert checkpoint["model_name"] == "cnn" and checkpoint["step"] == 8 and checkpoint["manifest"] == "aptp" and checkpoint["policy"] == "arbitrary"
     summary = json.loads(paths.metrics.read_text())
     assert summary["step"] == 8 and summary["loss"]["loss/total"] > 0
     assert {"EN", "SD", "MI", "VIF", "Qabf", "SSIM"} <= set(summary["eval"])
@@ -114,8 +114,10 @@ def test_nan_guard_stops_and_keeps_last_good_checkpoint(tiny_project, tmp_path):
 
 
 def test_config_errors():
-    with pytest.raises(ValueError, match="paradigm"):
-        TrainConfig(paradigm="pairs")
+    with pytest.raises(TypeError, match="paradigm"):
+        TrainConfig(paradigm="aptp")  # renamed: train.manifest names any manifest
+    with pytest.raises(ValueError, match=r"'cnnn' is not a registered model; choose one of \['cnn', 'gan', "):
+        TrainConfig(model="cnnn")
     with pytest.raises(ValueError, match="multiple of 16"):
         TrainConfig(model="gan", patch_size=24)
     with pytest.raises(ValueError, match="patch_size"):
@@ -133,6 +135,26 @@ def test_params_yaml_train_section_is_valid(project_root):
     assert (config.loss.alpha, config.loss.beta, config.loss.adversarial) == (1.0, 0.2, 0.01)
 
 
-def test_batch_larger_than_epoch_is_a_clear_error(tiny_project):
-    with pytest.raises(ValueError, match="fewer than train.batch_size=64"):
-        _train(tiny_project, "train.batch_size=64")
+def test_epoch_smaller_than_a_batch_trains_across_epochs(tiny_project, tmp_path):
+    # sptp on 4 images: 4 pairs per epoch, batch 8 -> each step reads two epochs.
+    overrides = ("train.manifest=sptp", "train.batch_size=8", "train.max_steps=null", "train.epochs=6", "train.log_every=1", "train.ckpt_every=100")
+    result = _train(tiny_project, *overrides, out_dir=tmp_path / "straight")
+    assert result.total_steps == result.step == 3  # ceil(6 epochs * 4 pairs / 8)
+    assert [row["epoch"] for row in result.history.rows] == [1, 3, 5]
+    _train(tiny_project, *overrides, out_dir=tmp_path / "resumed", stop_after_steps=1)
+    resumed = _train(tiny_project, *overrides, out_dir=tmp_path / "resumed", resume=True)
+    assert _state_dicts_equal(resumed.model.state_dict(), result.model.state_dict())
+
+
+def test_auto_resume_continues_its_own_run_and_restarts_another(tiny_project, tmp_path, caplog):
+    out = tmp_path / "run"
+    _train(tiny_project, out_dir=out, stop_after_steps=3)
+    resumed = _train(tiny_project, out_dir=out, resume="auto")
+    assert resumed.step == 8 and len(resumed.history.rows) == 2
+    straight = _train(tiny_project, out_dir=tmp_path / "straight")
+    assert _state_dicts_equal(resumed.model.state_dict(), straight.model.state_dict())
+    # another seed changes the trajectory: a fresh start, and a log line saying why
+    _train(tiny_project, "train.seed=1", out_dir=out, stop_after_steps=3)
+    with caplog.at_level("WARNING", logger="ivif.training.engine"):
+        fresh = _train(tiny_project, "train.seed=2", out_dir=out, resume="auto")
+    assert fresh.step == 8 and "starting afresh" in caplog.text and "train.seed=1" in caplog.text
