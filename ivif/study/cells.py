@@ -191,7 +191,7 @@ def _block_configs(study: Study, block: Block):
 
 def _train_dict(study: Study, block: Block, model: str, paradigm: str, seed: int, budget: Mapping[str, Any]) -> dict[str, Any]:
     """The full TrainConfig of a cell as a plain dict (every field, defaults included)."""
-    values = {**study.train, **block.train, "model": model, "paradigm": paradigm, "seed": seed,
+    values = {**study.train, **block.train, "model": model, "manifest": paradigm, "seed": seed,
               "eval_images": 0, "eval_every": 0}  # fmt: skip  (the study scores every test set itself)
     if budget["kind"] == "steps":
         values["max_steps"] = budget["steps"]

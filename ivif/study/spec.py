@@ -47,7 +47,7 @@ CONSTRAINTS = ("none", "across", "within")
 GROUP_METHODS = ("dataset", "label_file", "brightness", "kmeans")
 MODELS = ("cnn", "transformer", "gan")
 # Keys of ``train:`` a study decides per cell; setting them there would be silently overridden.
-CELL_TRAIN_KEYS = ("model", "paradigm", "seed", "epochs", "max_steps", "eval_images", "eval_every")
+CELL_TRAIN_KEYS = ("model", "manifest", "paradigm", "seed", "epochs", "max_steps", "eval_images", "eval_every")
 
 
 class StudyError(ValueError):
