@@ -38,9 +38,9 @@ def evaluate_task(spec: str, data: str, params: dict, root: str = ".") -> dict:
     from ivif.cli.evaluate import GRID_NAME, METRICS_NAME, PER_IMAGE_NAME, adhoc_out_dir
     from ivif.evaluation import EvaluateConfig
     from ivif.evaluation.run import evaluate_to_files
-    from ivif.registry import TrackingConfig
     from ivif.registry.loading import enable_model_uris
-    from ivif.registry.tracking import resolve_tracking_uri
+    from ivif.tracking import TrackingConfig
+    from ivif.tracking.store import resolve_tracking_uri
 
     enable_model_uris(resolve_tracking_uri(section(params, "tracking", TrackingConfig).store, root))
     out = adhoc_out_dir(root)
@@ -53,9 +53,9 @@ def gate_task(model: str, data: str, params: dict, root: str, candidate_version:
     """Evaluate candidate and champion on ``data``; move ``champion`` only if the gate passes."""
     from ivif.data.cache import ImageCache
     from ivif.evaluation import EvaluateConfig
-    from ivif.registry import TrackingConfig, configure_tracking
     from ivif.registry.gate import GateConfig
     from ivif.registry.promote import evaluate_and_promote
+    from ivif.tracking import TrackingConfig, configure_tracking
 
     uri = configure_tracking(section(params, "tracking", TrackingConfig), base_dir=root)
     outcome = evaluate_and_promote(

@@ -79,7 +79,7 @@ def register_candidate(trained: dict, params: dict, root: str) -> tuple[str, str
     if not checkpoint or not Path(checkpoint).is_file():
         raise RuntimeError(f"the trainer wrote no model file to register (got {trained}); champion left as it was")
     from ivif.registry.register import register_model_file
-    from ivif.registry.tracking import TrackingConfig, configure_tracking
+    from ivif.tracking.store import TrackingConfig, configure_tracking
 
     store = configure_tracking(section(params, "tracking", TrackingConfig), base_dir=root)
     version = register_model_file(checkpoint, run_id=trained.get("run_id"), tracking_uri=store)

@@ -17,12 +17,13 @@ from prefect import flow, task
 from prefect.cache_policies import NO_CACHE
 
 from ivif.params import DEFAULT_PARAMS, load_params
-from ivif.training.run import apply_overrides, train_from_params
+from ivif.registry.register import train_and_register
+from ivif.training.run import apply_overrides
 
 
 @task(name="train-model", cache_policy=NO_CACHE)
 def train_task(params: dict, root: str, out_dir: str | None, resume: bool) -> dict:
-    outcome = train_from_params(params, root=root, out_dir=out_dir, resume=resume, progress=False, register=True)
+    outcome = train_and_register(params, root=root, out_dir=out_dir, resume=resume, progress=False)
     result, version = outcome.result, outcome.model_version
     if result.interrupted_by is not None:  # the task failed; its checkpoint is kept for resume=True
         raise RuntimeError(

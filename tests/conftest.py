@@ -52,3 +52,16 @@ def shared() -> Path:
 def sample_dir() -> Path:
     """The embedded default dataset shipped in the repo."""
     return PROJECT_ROOT / "data" / "sample"
+
+
+@pytest.fixture(scope="session")
+def prefect_harness():
+    """One temporary Prefect API (sqlite) for the whole test session; opt in by requesting it.
+
+    Yields the API URL. A single fixture, so the suite pays the server's start-up once."""
+    from prefect.testing.utilities import prefect_test_harness
+
+    with prefect_test_harness(server_startup_timeout=120):
+        from prefect.settings import PREFECT_API_URL
+
+        yield PREFECT_API_URL.value()

@@ -64,7 +64,7 @@ def fresh_store(template: Path, folder: Path, experiment: str = "ivif-tests") ->
 
     Any MLFLOW_TRACKING_URI in the environment is ignored: tests never touch a real store.
     """
-    from ivif.registry import TrackingConfig, configure_tracking
+    from ivif.tracking import TrackingConfig, configure_tracking
 
     folder.mkdir(parents=True, exist_ok=True)
     shutil.copy(template, folder / "mlflow.db")
@@ -77,7 +77,7 @@ def mlflow_uris_restored():
     """Put MLflow's process-wide tracking/registry URIs back after the block."""
     import mlflow
 
-    from ivif.registry.tracking import use_store
+    from ivif.tracking.store import use_store
 
     previous = mlflow.get_tracking_uri()
     try:

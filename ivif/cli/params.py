@@ -29,7 +29,7 @@ def _sections() -> dict[str, type]:
     from ivif.orchestration.config import RetrainConfig
     from ivif.pairing.config import PairsConfig
     from ivif.registry.gate import GateConfig
-    from ivif.registry.tracking import TrackingConfig
+    from ivif.tracking.store import TrackingConfig
     from ivif.training.config import TrainConfig
 
     return {

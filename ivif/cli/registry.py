@@ -71,7 +71,7 @@ def _client(params_path: str, create: bool = False):
 def run_register(args) -> int:
     from ivif.params import load_params, section
     from ivif.registry.register import register_model_file, write_registration
-    from ivif.registry.tracking import TrackingConfig, configure_tracking
+    from ivif.tracking.store import TrackingConfig, configure_tracking
 
     model_file = Path(args.model_file)
     run_file = Path(args.run_file) if args.run_file else model_file.parent / "mlflow_run.json"

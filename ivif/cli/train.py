@@ -55,7 +55,10 @@ def run(args) -> int:
         raise CLIError("--register needs MLflow tracking: drop --no-track")
     params_path = Path(args.params)
     params = apply_overrides(load_params(params_path), args.overrides)
-    outcome = train_from_params(
+    train = train_from_params
+    if args.register:  # the registry (above training) wraps it; imported only when asked
+        from ivif.registry.register import train_and_register as train
+    outcome = train(
         params,
         root=params_path.resolve().parent,
         out_dir=args.out,
@@ -65,7 +68,6 @@ def run(args) -> int:
         track=not args.no_track,
         progress=not args.no_progress,
         stop_after_steps=args.stop_after,
-        register=args.register,
     )
     result = outcome.result
     if result.interrupted_by is not None:

@@ -18,7 +18,7 @@ from ivif.registry.aliases import (
 )
 from ivif.registry.loading import load_torch_model
 from ivif.registry.register import log_and_register, register_model_file
-from ivif.registry.tracking import TrackingConfig, configure_tracking, resolve_tracking_uri
+from ivif.tracking.store import TrackingConfig, configure_tracking, resolve_tracking_uri
 
 __all__ = [
     "CANDIDATE",

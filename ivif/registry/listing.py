@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from ivif.registry.aliases import REGISTERED_PREFIX
 from ivif.registry.record import DECISION_TAG, SCORE_TAG_PREFIX
-from ivif.registry.resilient import sweep_quietly
+from ivif.tracking.resilient import sweep_quietly
 
 
 @dataclass(frozen=True)

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from ivif.params import DEFAULT_PARAMS
 from ivif.registry.pyfunc import CHECKPOINT_ARTIFACT
-from ivif.registry.tracking import TRACKING_URI_ENV, TrackingConfig, resolve_tracking_uri, using_store
+from ivif.tracking.store import TRACKING_URI_ENV, TrackingConfig, resolve_tracking_uri, using_store
 
 SQLITE_PREFIX = "sqlite:///"
 

@@ -18,7 +18,7 @@ from ivif.registry.aliases import CANDIDATE, CHAMPION, move_alias, registered_na
 from ivif.registry.gate import GateConfig, GateDecision, decide
 from ivif.registry.loading import load_torch_model
 from ivif.registry.record import record_decision
-from ivif.registry.tracking import using_store
+from ivif.tracking.store import using_store
 
 
 @dataclass(frozen=True)

@@ -176,7 +176,7 @@ def register_model_file(
 
     from ivif.models.checkpoint import load_checkpoint
     from ivif.registry.pyfunc import log_fusion_checkpoint
-    from ivif.registry.tracking import ensure_experiment, using_store
+    from ivif.tracking.store import ensure_experiment, using_store
 
     model_file = Path(model_file)
     checkpoint = load_checkpoint(model_file)
@@ -284,3 +284,20 @@ def verified_version(client, record: Mapping[str, str], model_file: str | Path, 
             f"has {sha256}; register the model again (`dvc repro register`)"
         )
     return version
+
+
+def train_and_register(params, **train_kwargs):
+    """:func:`ivif.training.run.train_from_params`, then register exactly the ``model.pt``
+    it wrote (:func:`register_model_file`) when the run completed and was tracked.
+
+    Returns the :class:`~ivif.training.run.TrainOutcome` with ``model_version`` filled in
+    (None for an interrupted or untracked run).
+    """
+    from ivif.training.run import train_from_params
+
+    outcome = train_from_params(params, **train_kwargs)
+    if outcome.result.completed and outcome.run_id is not None:
+        outcome.model_version = register_model_file(
+            outcome.result.paths.model_file, run_id=outcome.run_id, tracking_uri=outcome.tracking_uri
+        )
+    return outcome

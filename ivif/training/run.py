@@ -4,7 +4,8 @@ It builds the config dataclasses from ``params.yaml`` once, checks that ``train.
 is one of ``pairs.manifests``, derives the run's paths, attaches MLflow tracking (rank 0
 only) and runs :class:`ivif.training.engine.Trainer`. Registering the model is a step
 of its own (:func:`ivif.registry.register.register_model_file`, the DVC stage
-``register``); ``register=True`` does it right after training, for ad-hoc runs.
+``register``); :func:`ivif.registry.register.train_and_register` does it right after
+training, for ad-hoc runs (the registry sits above training and calls down into it).
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ class TrainOutcome:
     result: TrainResult
     model_version: Any = None
     run_id: str | None = None
+    tracking_uri: str | None = None
 
 
 def parse_value(raw: str) -> Any:
@@ -89,7 +91,6 @@ def train_from_params(
     track: bool = True,
     progress: bool = True,
     stop_after_steps: int | None = None,
-    register: bool = False,
 ) -> TrainOutcome:
     """Train the model that ``params['train']`` names on the manifest ``train.manifest``.
 
@@ -105,13 +106,12 @@ def train_from_params(
         track: record the run in MLflow (its id in ``<out_dir>/mlflow_run.json``).
         progress: show a progress bar.
         stop_after_steps: save the state at this step and stop (interruption drills).
-        register: after a completed run, register ``model.pt`` (needs ``track``).
     """
     from ivif.data.config import DataConfig
     from ivif.evaluation import EvaluateConfig
     from ivif.pairing.config import PairsConfig
     from ivif.params import section
-    from ivif.registry.tracking import TrackingConfig
+    from ivif.tracking.store import TrackingConfig
 
     config = section(params, "train", TrainConfig)
     data = section(params, "data", DataConfig)
@@ -135,9 +135,4 @@ def train_from_params(
         result = trainer.fit(resume=resume, stop_after_steps=stop_after_steps)
         if result.interrupted_by is not None:
             tracker.end_status = "KILLED"
-    version = None
-    if register and result.completed:
-        from ivif.registry.register import register_model_file
-
-        version = register_model_file(paths.model_file, run_id=tracker.run_id, tracking_uri=tracker.tracking_uri)
-    return TrainOutcome(result, version, tracker.run_id)
+    return TrainOutcome(result, None, tracker.run_id, tracker.tracking_uri)

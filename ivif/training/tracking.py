@@ -30,7 +30,7 @@ from typing import Any
 
 from ivif.io.atomic import atomic_write_text
 from ivif.params import flatten
-from ivif.registry.resilient import MetricBuffer, owner_tags, sweep_quietly, with_retries
+from ivif.tracking.resilient import MetricBuffer, owner_tags, sweep_quietly, with_retries
 from ivif.training.config import TrainConfig
 from ivif.training.evaluation import EvalResult
 
@@ -119,7 +119,7 @@ class MlflowTracker:
     def __enter__(self) -> MlflowTracker:
         import mlflow
 
-        from ivif.registry.tracking import configure_tracking
+        from ivif.tracking.store import configure_tracking
 
         self.tracking_uri = configure_tracking(self.tracking, base_dir=self.root)  # fails fast if unreachable
         sweep_quietly(mlflow.MlflowClient(self.tracking_uri))  # runs left RUNNING by killed processes -> KILLED

@@ -74,12 +74,3 @@ def scripted_trainer(monkeypatch):
     monkeypatch.setenv("IVIF_RETRAIN_TRAINERS", SCRIPTED_TRAINER)
     monkeypatch.setenv(OVERRIDES_ENV, SCRIPTED_OVERRIDES)
     monkeypatch.syspath_prepend(str(FLOWS_TESTS))
-
-
-@pytest.fixture(scope="session")
-def prefect_harness():
-    """A temporary Prefect API (sqlite) for flow-logic tests; opt in by requesting it."""
-    from prefect.testing.utilities import prefect_test_harness
-
-    with prefect_test_harness(server_startup_timeout=120):
-        yield

@@ -17,7 +17,8 @@ from pathlib import Path
 from ivif_testkit import SMALL_CNN, STRONG, WEAK, contrast_fusion
 
 from ivif.params import section
-from ivif.registry import TrackingConfig, configure_tracking, log_and_register
+from ivif.registry import log_and_register
+from ivif.tracking import TrackingConfig, configure_tracking
 
 SLOW_TRAINING_S = 1.5
 SCRIPTED_OVERRIDES = "scripted.*"  # IVIF_RETRAIN_OVERRIDES: the operator lets runs steer this trainer

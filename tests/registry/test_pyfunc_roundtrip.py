@@ -102,7 +102,7 @@ def test_logging_with_kwargs_that_do_not_rebuild_the_model_fails_early(registere
     import mlflow
 
     from ivif.registry import log_and_register
-    from ivif.registry.tracking import use_store
+    from ivif.tracking.store import use_store
 
     use_store(registered_cnn.tracking_uri)
     with mlflow.start_run(run_name="wrong-kwargs"):

@@ -2,7 +2,7 @@ from pathlib import Path
 
 import pytest
 
-from ivif.registry.tracking import TrackingConfig, absolute_store_uri, local_artifact_root, resolve_tracking_uri
+from ivif.tracking.store import TrackingConfig, absolute_store_uri, local_artifact_root, resolve_tracking_uri
 
 
 def test_environment_variable_wins_over_params(tmp_path):
@@ -40,7 +40,7 @@ def test_configure_tracking_does_not_leak_into_the_environment(tmp_path, monkeyp
 
     import mlflow
 
-    from ivif.registry.tracking import configure_tracking, use_store
+    from ivif.tracking.store import configure_tracking, use_store
 
     monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
     previous = mlflow.get_tracking_uri()
@@ -66,8 +66,8 @@ def test_an_unreachable_http_store_fails_in_seconds_naming_it(tmp_path):
     import re
     import time
 
-    from ivif.registry.resilient import TrackingUnavailable
-    from ivif.registry.tracking import configure_tracking
+    from ivif.tracking.resilient import TrackingUnavailable
+    from ivif.tracking.store import configure_tracking
 
     uri = closed_port_uri()
     began = time.monotonic()
@@ -80,7 +80,7 @@ def test_preflight_accepts_any_http_answer_and_local_stores(tmp_path):
     import http.server
     import threading
 
-    from ivif.registry.resilient import preflight
+    from ivif.tracking.resilient import preflight
 
     server = http.server.HTTPServer(("127.0.0.1", 0), http.server.BaseHTTPRequestHandler)  # answers 501
     thread = threading.Thread(target=server.serve_forever, daemon=True)
@@ -93,6 +93,6 @@ def test_preflight_accepts_any_http_answer_and_local_stores(tmp_path):
 
 
 def test_backoff_doubles_up_to_its_cap():
-    from ivif.registry.resilient import Backoff
+    from ivif.tracking.resilient import Backoff
 
     assert [Backoff(1.0, 5.0).delay(n) for n in range(1, 6)] == [1.0, 2.0, 4.0, 5.0, 5.0]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 
-from conftest import study_dict, write_study
+from studykit import study_dict, write_study
 
 from ivif.study.cells import expand, identity
 from ivif.study.spec import load_study

@@ -11,7 +11,7 @@ import time
 
 import pytest
 import yaml
-from conftest import study_dict, write_study
+from studykit import study_dict, write_study
 
 from ivif.study.cells import cell_dir, expand
 from ivif.study.spec import load_study
@@ -19,7 +19,7 @@ from ivif.study.spec import load_study
 pytestmark = pytest.mark.slow
 
 
-def test_smoke_study_on_local_dask_cluster(tmp_path, project_root, shared, prefect_api, monkeypatch):
+def test_smoke_study_on_local_dask_cluster(tmp_path, project_root, shared, prefect_harness, monkeypatch):
     import mlflow
 
     from flows.study import run
@@ -52,7 +52,7 @@ def test_smoke_study_on_local_dask_cluster(tmp_path, project_root, shared, prefe
     assert client.search_registered_models() == []
 
 
-def test_killed_study_reruns_only_unfinished_cells(tmp_path, project_root, sample_dir, prefect_api):
+def test_killed_study_reruns_only_unfinished_cells(tmp_path, project_root, sample_dir, prefect_harness):
     from flows.study import run
 
     blocks = [{"name": "scale", "paradigms": ["sptp", "aptp"], "n": [2], "budget": "equal"},
@@ -60,7 +60,7 @@ def test_killed_study_reruns_only_unfinished_cells(tmp_path, project_root, sampl
     study_file = write_study(tmp_path / "s.yaml", study_dict(tmp_path, sample_dir, budgets={"equal": {"steps": 16}}, blocks=blocks))
     study = load_study(study_file, project_root)
     cells = expand(study)
-    env = {**os.environ, "PREFECT_API_URL": prefect_api, "OMP_NUM_THREADS": "1"}
+    env = {**os.environ, "PREFECT_API_URL": prefect_harness, "OMP_NUM_THREADS": "1"}
     proc = subprocess.Popen([sys.executable, "-m", "flows.study", str(study_file), "--jobs", "1"], cwd=project_root, env=env,
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)  # fmt: skip
     results = [cell_dir(study, c) / "result.json" for c in cells]

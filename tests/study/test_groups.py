@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
-from conftest import study_dict, write_study
+from studykit import study_dict, write_study
 
 from ivif.data.cache import ImageCache
 from ivif.study.cells import expand

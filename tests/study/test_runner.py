@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import shutil
 
-from conftest import study_dict, write_study
+from studykit import study_dict, write_study
 
 from ivif.study.cell import cell_status, run_cell
 from ivif.study.cells import cell_dir, expand

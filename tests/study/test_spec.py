@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from conftest import study_dict, write_study
+from studykit import study_dict, write_study
 
 from ivif.study.spec import StudyError, load_study
 

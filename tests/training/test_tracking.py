@@ -19,7 +19,7 @@ import pytest
 from ivif_testkit import MLFLOW_URI_VARIABLES, PROJECT_ROOT, mlflow_uris_restored, template_store
 
 from ivif.params import load_params
-from ivif.registry.register import file_sha256
+from ivif.registry.register import file_sha256, train_and_register
 from ivif.training.run import apply_overrides, train_from_params
 
 if str(PROJECT_ROOT) not in sys.path:  # flows/ is imported from the project root
@@ -41,16 +41,14 @@ def default_store(monkeypatch, tiny_project, tmp_path_factory):
 
 
 @pytest.mark.slow
-def test_run_params_metrics_artifacts_and_registered_candidate(tiny_project, default_store):
+def test_run_params_metrics_artifacts_and_registered_candidate(tiny_project, default_store, prefect_harness):
     import mlflow
-    from prefect.testing.utilities import prefect_test_harness
 
     from flows.train import training_flow
 
     root = tiny_project.parent
     overrides = ["train.eval_images=1"]
-    with prefect_test_harness(server_startup_timeout=120):
-        summary = training_flow(str(tiny_project), overrides, str(root / "models" / "cnn-aptp"))
+    summary = training_flow(str(tiny_project), overrides, str(root / "models" / "cnn-aptp"))
     assert summary["model"] == "cnn" and summary["step"] == 8 and summary["registered_model"] == "ivif-cnn-aptp"
 
     store = f"sqlite:///{root / 'mlflow.db'}"
@@ -88,7 +86,7 @@ def test_run_params_metrics_artifacts_and_registered_candidate(tiny_project, def
     recorded = json.loads((root / "models" / "cnn-aptp" / "mlflow_run.json").read_text())
     assert recorded["run_id"] == run.info.run_id
     params = apply_overrides(load_params(tiny_project), overrides)
-    resumed = train_from_params(params, root=root, progress=False, resume=True, register=True)
+    resumed = train_and_register(params, root=root, progress=False, resume=True)
     assert resumed.run_id == run.info.run_id
     assert str(resumed.model_version.version) == "1"
     assert len(client.search_model_versions("name='ivif-cnn-aptp'")) == 1
@@ -117,7 +115,7 @@ def tracked_trainer(params_path, callbacks_before):
     from ivif.data.config import DataConfig
     from ivif.pairing.config import PairsConfig
     from ivif.params import section
-    from ivif.registry.tracking import TrackingConfig
+    from ivif.tracking.store import TrackingConfig
     from ivif.training.config import TrainConfig
     from ivif.training.engine import Trainer
     from ivif.training.paths import RunPaths
@@ -137,11 +135,11 @@ def test_a_locked_store_delays_metrics_but_never_stops_training(tiny_project, de
     db = tiny_project.parent / "mlflow.db"
     locker = LockStoreAt(db, step=4, seconds=LOCK_S)
     tracker, trainer = tracked_trainer(tiny_project, [locker])
-    with caplog.at_level(logging.WARNING, logger="ivif.registry.resilient"), tracker:
+    with caplog.at_level(logging.WARNING, logger="ivif.tracking.resilient"), tracker:
         result = trainer.fit()
     locker.proc.wait(timeout=60)
     assert result.step == 8 and result.paths.model_file.is_file()
-    warnings = [r.getMessage() for r in caplog.records if r.name == "ivif.registry.resilient"]
+    warnings = [r.getMessage() for r in caplog.records if r.name == "ivif.tracking.resilient"]
     assert len(warnings) == 2 and "writing metrics to" in warnings[0] and "database is locked" in warnings[0]
     assert "answers again" in warnings[1]
     client = mlflow.MlflowClient(f"sqlite:///{db}")
@@ -152,7 +150,7 @@ def test_a_locked_store_delays_metrics_but_never_stops_training(tiny_project, de
 
 
 def test_an_unreachable_store_fails_fast_naming_it(tiny_project, default_store, monkeypatch):
-    from ivif.registry.resilient import TrackingUnavailable
+    from ivif.tracking.resilient import TrackingUnavailable
 
     with socket.socket() as sock:  # a port nobody listens on
         sock.bind(("127.0.0.1", 0))
@@ -171,7 +169,7 @@ def test_a_killed_training_run_is_marked_killed_by_the_next(tiny_project, defaul
     import mlflow
 
     from ivif.registry.listing import list_versions
-    from ivif.registry.resilient import OWNER_TAG, process_identity
+    from ivif.tracking.resilient import OWNER_TAG, process_identity
 
     root = tiny_project.parent
     client = mlflow.MlflowClient(f"sqlite:///{root / 'mlflow.db'}")

@@ -15,7 +15,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from ivif.registry.resilient import preflight
+from ivif.tracking.resilient import preflight
 
 TRACKING_URI_ENV = "MLFLOW_TRACKING_URI"
 REGISTRY_URI_ENV = "MLFLOW_REGISTRY_URI"
@@ -89,7 +89,7 @@ def configure_tracking(
     """Point MLflow (tracking and registry) at the resolved store; return its URI.
 
     An HTTP store that does not answer raises
-    :class:`ivif.registry.resilient.TrackingUnavailable` within seconds. Also selects
+    :class:`ivif.tracking.resilient.TrackingUnavailable` within seconds. Also selects
     ``config.experiment``, creating it with a project-local artifact root
     when the store is a local sqlite file. ``environ`` replaces ``os.environ`` for the
     ``MLFLOW_TRACKING_URI`` lookup (``{}`` ignores it).
