@@ -14,7 +14,8 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from ivif.data.images import IMAGE_SUFFIXES, DecodedImage, ImageProblem, read_ir, read_vi
+from ivif.data.images import DecodedImage, ImageProblem, read_ir, read_vi
+from ivif.io.images import is_image_file
 
 SKIP_HINT = "fix or remove the files listed, or pass --skip-bad to leave those pairs out"
 
@@ -121,8 +122,8 @@ def validate_folder(ir_dir: str | Path, vi_dir: str | Path, skip_bad: bool = Fal
 def _images_by_stem(folder: Path, problems: list[Problem]) -> dict[str, Path]:
     by_stem: dict[str, Path] = {}
     for path in sorted(folder.iterdir()):
-        if path.name.startswith(".") or not path.is_file() or path.suffix.lower() not in IMAGE_SUFFIXES:
-            continue  # hidden files, sub-folders and non-images (README, Thumbs.db) are not pairs
+        if not is_image_file(path):
+            continue  # hidden/temporary files, sub-folders and non-images (README, Thumbs.db) are not pairs
         if path.stem in by_stem:
             problems.append(Problem(path, f"same stem as {by_stem[path.stem].name}; keep one of the two"))
             continue

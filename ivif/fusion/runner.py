@@ -1,12 +1,17 @@
 """Fuse image files with a model: one pair, or many with a progress bar.
 
 The library entry points behind ``ivif fuse``; the CLI only parses arguments.
+
+``full`` on an image larger than :data:`ivif.fusion.streamed.STREAM_ABOVE_PIXELS` runs
+streamed (:mod:`ivif.fusion.streamed`): the same result to float rounding, in memory set
+by the window size instead of the image size.
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -17,8 +22,13 @@ from tqdm import tqdm
 from ivif.allocator import freed_memory_retained
 from ivif.fusion.device import inference_mode, prepare_model
 from ivif.fusion.full import fuse_full
-from ivif.fusion.io import read_pair, write_fused
+from ivif.fusion.color import fused_to_uint8
+from ivif.fusion.io import FusionPair, read_pair, write_fused, write_png
+from ivif.fusion.streamed import STREAM_ABOVE_PIXELS, WindowReader, fuse_streamed, unit_reader
 from ivif.fusion.tiled import TileConfig, fuse_tiled
+from ivif.io.images import ImageError, is_skipped_name
+
+log = logging.getLogger(__name__)
 
 MODES = ("full", "tiled")
 
@@ -33,6 +43,15 @@ class FusionJob:
     out: Path
 
 
+@dataclass
+class FusionReport:
+    """What :func:`fuse_files` did: written outputs, outputs already there, pairs skipped as bad."""
+
+    written: list[Path] = field(default_factory=list)
+    existing: list[Path] = field(default_factory=list)
+    skipped: list[tuple[FusionJob, str]] = field(default_factory=list)
+
+
 def fuse_array(
     model: nn.Module,
     inputs: np.ndarray,
@@ -40,18 +59,67 @@ def fuse_array(
     device: torch.device = torch.device("cpu"),
     tile_config: TileConfig = TileConfig(),
     amp: bool = True,
+    stream_above: int = STREAM_ABOVE_PIXELS,
 ) -> np.ndarray:
     """(2, H, W) [IR, VIS luma] in [0, 1] -> (H, W) float32 raw fused luminance.
 
     ``model`` must already be on ``device`` and in eval mode (see
     :func:`ivif.fusion.device.prepare_model`).
     """
+    height, width = inputs.shape[-2:]
+    return fuse_windows(model, unit_reader(inputs), height, width, mode, device, tile_config, amp, stream_above, inputs)
+
+
+def fuse_pair(
+    model: nn.Module,
+    pair: FusionPair,
+    mode: str = "full",
+    device: torch.device = torch.device("cpu"),
+    tile_config: TileConfig = TileConfig(),
+    amp: bool = True,
+    stream_above: int = STREAM_ABOVE_PIXELS,
+) -> np.ndarray:
+    """Fuse a :class:`FusionPair` (uint8 planes); huge ``full`` pairs never get a whole float copy."""
+    height, width = pair.shape
+    small = height * width <= stream_above or mode != "full"
+    return fuse_windows(model, pair.window_reader(), height, width, mode, device, tile_config, amp, stream_above, pair.stacked() if small else None)
+
+
+def fuse_windows(
+    model: nn.Module,
+    read: WindowReader,
+    height: int,
+    width: int,
+    mode: str,
+    device: torch.device,
+    tile_config: TileConfig,
+    amp: bool,
+    stream_above: int,
+    whole: np.ndarray | None,
+) -> np.ndarray:
+    """The mode switch: ``full`` in one pass up to ``stream_above`` pixels, streamed above; ``tiled``."""
     if mode not in MODES:
         raise ValueError(f"unknown fusion mode {mode!r}; choose one of {', '.join(MODES)}")
-    x = torch.from_numpy(np.ascontiguousarray(inputs, dtype=np.float32))[None].to(device)
+    if mode == "full" and height * width > stream_above:
+        log.info("%dx%d is over %d pixels: full fusion runs streamed in windows", width, height, stream_above)
+        return fuse_streamed(model, read, height, width, device, amp)
+    x = torch.from_numpy(np.ascontiguousarray(whole, dtype=np.float32))[None].to(device)
     with inference_mode(device, amp):
         fused = fuse_full(model, x) if mode == "full" else fuse_tiled(model, x, tile_config)
     return fused[0, 0].float().cpu().numpy()
+
+
+def sweep_temporaries(folder: Path, names: Sequence[str]) -> list[Path]:
+    """Remove leftovers of killed writes of ``names`` in ``folder`` (``.NAME.*`` temp files)."""
+    removed = []
+    if not folder.is_dir():
+        return removed
+    prefixes = tuple(f".{name}." for name in names)
+    for path in folder.iterdir():
+        if path.name.startswith(prefixes) and is_skipped_name(path.name) and path.is_file():
+            path.unlink(missing_ok=True)
+            removed.append(path)
+    return removed
 
 
 def fuse_files(
@@ -63,13 +131,43 @@ def fuse_files(
     tile_config: TileConfig = TileConfig(),
     amp: bool = True,
     progress: bool = True,
-) -> list[Path]:
-    """Fuse every job (a tqdm bar when ``progress`` and more than one job); returns the written paths."""
+    skip_bad: bool = False,
+    skip_existing: bool = False,
+) -> FusionReport:
+    """Fuse every job (a tqdm bar when ``progress`` and more than one job).
+
+    Outputs are written atomically, so an existing output is complete: with
+    ``skip_existing`` it is kept and its pair not fused again. Temporaries left by a killed
+    run in the output folders are removed first. With ``skip_bad`` an unreadable or
+    over-limit pair is listed in the report instead of stopping the run.
+    """
+    report = FusionReport()
+    for folder in {job.out.parent for job in jobs}:
+        for path in sweep_temporaries(folder, [job.out.name for job in jobs if job.out.parent == folder]):
+            log.info("removed %s, left by an interrupted run", path)
+    todo = []
+    for job in jobs:
+        if skip_existing and job.out.is_file():
+            report.existing.append(job.out)
+        else:
+            todo.append(job)
     model = prepare_model(model, device)
-    written = []
     with freed_memory_retained():  # whole-image activations are reused from pair to pair (2x faster `full` on CPU)
-        for job in tqdm(jobs, desc=f"fuse ({mode})", unit="pair", disable=not progress or len(jobs) < 2):
-            pair = read_pair(job.ir, job.vi, job.name)
-            fused = fuse_array(model, pair.stacked(), mode, device, tile_config, amp)
-            written.append(write_fused(job.out, fused, pair.chroma, fmt))
-    return written
+        for job in tqdm(todo, desc=f"fuse ({mode})", unit="pair", disable=not progress or len(todo) < 2):
+            try:
+                pair = read_pair(job.ir, job.vi, job.name)
+            except (ImageError, FileNotFoundError) as exc:
+                if not skip_bad:
+                    raise
+                report.skipped.append((job, str(exc)))
+                continue
+            fused = fuse_pair(model, pair, mode, device, tile_config, amp)
+            if fmt == "png":  # free the float result and the inputs before PIL copies the 8-bit image
+                image = fused_to_uint8(fused, pair.vi_rgb)
+                del fused, pair
+                report.written.append(write_png(job.out, image))
+                del image
+            else:
+                del pair
+                report.written.append(write_fused(job.out, fused, None, fmt))
+    return report
