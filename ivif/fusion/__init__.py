@@ -4,7 +4,7 @@ windows for huge images) or ``tiled``
 
 from ivif.fusion.full import fuse_full, pad_to_multiple
 from ivif.fusion.io import FusionPair, match_pairs, read_pair, write_fused
-from ivif.fusion.runner import MODES, FusionJob, FusionReport, fuse_array, fuse_files, fuse_pair
+from ivif.fusion.runner import MODES, FusionJob, FusionReport, fuse_array, fuse_files, fuse_pair, fuse_pair_uint8
 from ivif.fusion.tiled import TileConfig, fuse_tiled
 
 __all__ = [
@@ -16,6 +16,7 @@ __all__ = [
     "fuse_array",
     "fuse_files",
     "fuse_pair",
+    "fuse_pair_uint8",
     "fuse_full",
     "fuse_tiled",
     "match_pairs",

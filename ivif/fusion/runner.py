@@ -9,6 +9,7 @@ by the window size instead of the image size.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -26,7 +27,7 @@ from ivif.fusion.color import fused_to_uint8
 from ivif.fusion.io import FusionPair, read_pair, write_fused, write_png
 from ivif.fusion.streamed import STREAM_ABOVE_PIXELS, WindowReader, fuse_streamed, unit_reader
 from ivif.fusion.tiled import TileConfig, fuse_tiled
-from ivif.io.images import ImageError, is_skipped_name
+from ivif.io.images import ImageError, image_size, is_skipped_name
 
 log = logging.getLogger(__name__)
 
@@ -109,6 +110,33 @@ def fuse_windows(
     return fused[0, 0].float().cpu().numpy()
 
 
+def fuse_pair_uint8(
+    model: nn.Module,
+    pair: FusionPair,
+    mode: str = "full",
+    device: torch.device = torch.device("cpu"),
+    tile_config: TileConfig = TileConfig(),
+    amp: bool = True,
+    stream_above: int = STREAM_ABOVE_PIXELS,
+) -> np.ndarray:
+    """Fuse ``pair`` into the 8-bit image ``--format png`` writes: (H, W), or (H, W, 3) RGB
+    with the visible image's colour. Huge ``full`` pairs are written window by window
+    into the result, so no float copy of the whole image exists."""
+    height, width = pair.shape
+    if not (mode == "full" and height * width > stream_above):
+        return fused_to_uint8(fuse_pair(model, pair, mode, device, tile_config, amp, stream_above), pair.vi_rgb)
+    vi_rgb = pair.vi_rgb
+    image = np.empty(pair.shape if vi_rgb is None else (*pair.shape, 3), dtype=np.uint8)
+
+    def sink(top: int, left: int, fused: np.ndarray) -> None:
+        rows, cols = slice(top, top + fused.shape[0]), slice(left, left + fused.shape[1])
+        image[rows, cols] = fused_to_uint8(fused, None if vi_rgb is None else vi_rgb[rows, cols])
+
+    log.info("%dx%d is over %d pixels: full fusion runs streamed in windows", width, height, stream_above)
+    fuse_streamed(model, pair.window_reader(), height, width, device, amp, sink=sink)
+    return image
+
+
 def sweep_temporaries(folder: Path, names: Sequence[str]) -> list[Path]:
     """Remove leftovers of killed writes of ``names`` in ``folder`` (``.NAME.*`` temp files)."""
     removed = []
@@ -133,6 +161,7 @@ def fuse_files(
     progress: bool = True,
     skip_bad: bool = False,
     skip_existing: bool = False,
+    stream_above: int = STREAM_ABOVE_PIXELS,
 ) -> FusionReport:
     """Fuse every job (a tqdm bar when ``progress`` and more than one job).
 
@@ -152,22 +181,34 @@ def fuse_files(
         else:
             todo.append(job)
     model = prepare_model(model, device)
-    with freed_memory_retained():  # whole-image activations are reused from pair to pair (2x faster `full` on CPU)
+    with contextlib.ExitStack() as retention:
+        retained = False
         for job in tqdm(todo, desc=f"fuse ({mode})", unit="pair", disable=not progress or len(todo) < 2):
             try:
+                width, height = image_size(job.ir)
+                streamed = mode == "full" and width * height > stream_above
+                # Whole-image activations are reused from pair to pair (2x faster `full` on CPU);
+                # streamed windows of varying sizes would fragment a heap that is never trimmed.
+                if streamed and retained:
+                    retention.close()
+                    retained = False
+                elif not streamed and not retained:
+                    retention.enter_context(freed_memory_retained())
+                    retained = True
                 pair = read_pair(job.ir, job.vi, job.name)
             except (ImageError, FileNotFoundError) as exc:
                 if not skip_bad:
                     raise
                 report.skipped.append((job, str(exc)))
+                log.warning("skipped %s: %s", job.name, exc)
                 continue
-            fused = fuse_pair(model, pair, mode, device, tile_config, amp)
-            if fmt == "png":  # free the float result and the inputs before PIL copies the 8-bit image
-                image = fused_to_uint8(fused, pair.vi_rgb)
-                del fused, pair
+            if fmt == "png":
+                image = fuse_pair_uint8(model, pair, mode, device, tile_config, amp, stream_above)
+                del pair  # free the inputs before PIL copies the 8-bit image
                 report.written.append(write_png(job.out, image))
                 del image
             else:
+                fused = fuse_pair(model, pair, mode, device, tile_config, amp, stream_above)
                 del pair
                 report.written.append(write_fused(job.out, fused, None, fmt))
     return report

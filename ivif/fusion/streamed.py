@@ -25,7 +25,7 @@ The result equals one ``full`` pass to float rounding (max |d| < 1e-5 for the CN
 GAN, ``tests/fusion/test_streamed.py``); the Transformer's local gate pools neighbours in
 raster order, which wrap across rows, so its first and last columns differ slightly more.
 Cost: the CNN and the GAN need one cheap pass (the stem) plus one nearly full pass before
-the output pass, so about 2.1x the compute of one ``full`` pass (plus the halos' 27 %),
+the output pass, so about 2.1x the compute of one ``full`` pass (plus the halos' 31 %),
 at a peak memory set by the window size, not the image.
 """
 
@@ -49,13 +49,15 @@ from ivif.models.contract import SIZE_MULTIPLE
 log = logging.getLogger(__name__)
 
 STREAM_ABOVE_PIXELS = 4_000_000  # ``full`` streams images larger than this (about 5 GB of activations)
-CORE = 512  # output pixels per window side (a multiple of 4)
+CORE = 448  # output pixels per window side (a multiple of 4): 512 x 512 windows, about 0.5 GB on 2 CPU threads
 HALO = 32  # neighbours on each side; > the receptive field of the ivif networks (multiple of 4)
 PROBE_SIZE = 64
 GLOBAL_TYPES = (nn.GroupNorm, GlobalChannelGate, ChannelSelfAttention)
 
 # (y0, y1, x0, x1) -> (2, y1 - y0, x1 - x0) float32 model input of the (padded) image
 WindowReader = Callable[[int, int, int, int], np.ndarray]
+# (top, left, fused) with fused the (h, w) float32 output at rows top:top+h, cols left:left+w
+WindowSink = Callable[[int, int, np.ndarray], None]
 
 
 class _Stop(Exception):
@@ -279,7 +281,8 @@ def fuse_streamed(
     amp: bool = True,
     core: int = CORE,
     halo: int = HALO,
-) -> np.ndarray:
+    sink: WindowSink | None = None,
+) -> np.ndarray | None:
     """Fuse an image too large for one pass, window by window, as :func:`ivif.fusion.fuse_full` would.
 
     Args:
@@ -288,14 +291,21 @@ def fuse_streamed(
             image padded (by reflection) to multiples of 4; ``y1``/``x1`` may pass H/W.
         height, width: the image size (before padding).
         core, halo: window core and margin, multiples of 4.
+        sink: receives each output window instead of a whole (H, W) float32 array
+            (e.g. to write 8-bit pixels straight away).
     Returns:
-        (H, W) float32 raw fused luminance.
+        (H, W) float32 raw fused luminance, or None with a ``sink``.
     """
     if core % SIZE_MULTIPLE or halo % SIZE_MULTIPLE:
         raise ValueError(f"core ({core}) and halo ({halo}) must be multiples of {SIZE_MULTIPLE}")
     pad_h, pad_w = height + (-height % SIZE_MULTIPLE), width + (-width % SIZE_MULTIPLE)
     streamer = _Streamer(model)
-    out = np.empty((height, width), dtype=np.float32)
+    out = np.empty((height, width), dtype=np.float32) if sink is None else None
+
+    def keep(top: int, left: int, fused: np.ndarray) -> None:
+        out[top : top + fused.shape[0], left : left + fused.shape[1]] = fused
+
+    sink = sink or keep
 
     def run(x0y0: tuple[int, int, int, int], window: _Window) -> torch.Tensor | None:
         y0, y1, x0, x1 = x0y0
@@ -312,6 +322,7 @@ def fuse_streamed(
         streamer.mode = "stream"
         log.info("streamed fusion of %dx%d: %d global modules, %d gathering passes", width, height, len(plan.modules), plan.levels)
         for level in range(plan.levels):
+            log.info("streamed fusion: gathering pass %d of %d", level + 1, plan.levels)
             streamer.pass_level, streamer.stop_after = level, plan.last_of_level[level]
             for y0, y1, x0, x1, window in _windows(pad_h, pad_w, core, halo):
                 run((y0, y1, x0, x1), window)
@@ -319,13 +330,14 @@ def fuse_streamed(
                 if entry.level == level:
                     streamer._freeze(entry)
         streamer.pass_level, streamer.stop_after = plan.levels, None
+        log.info("streamed fusion: output pass")
         for y0, y1, x0, x1, window in _windows(pad_h, pad_w, core, halo):
             fused = run((y0, y1, x0, x1), window)
             r0, r1, c0, c1 = window.core
             top, left = y0 + r0, x0 + c0
             bottom, right = min(y0 + r1, height), min(x0 + c1, width)
             if bottom > top and right > left:
-                out[top:bottom, left:right] = fused[0, 0, r0 : r0 + bottom - top, c0 : c0 + right - left].float().cpu().numpy()
+                sink(top, left, fused[0, 0, r0 : r0 + bottom - top, c0 : c0 + right - left].float().cpu().numpy())
     return out
 
 
@@ -347,5 +359,5 @@ def unit_reader(inputs: np.ndarray) -> WindowReader:
     return padded_reader(lambda rows, cols: np.ascontiguousarray(inputs[:, rows[:, None], cols[None, :]], dtype=np.float32), height, width)
 
 
-__all__ = ["CORE", "HALO", "STREAM_ABOVE_PIXELS", "fuse_streamed", "padded_reader", "unit_reader"]
+__all__ = ["CORE", "HALO", "STREAM_ABOVE_PIXELS", "WindowReader", "WindowSink", "fuse_streamed", "padded_reader", "unit_reader"]
 

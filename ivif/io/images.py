@@ -151,6 +151,20 @@ def images_by_stem(folder: str | Path) -> tuple[dict[str, Path], list[tuple[Path
     return by_stem, duplicates
 
 
+def image_size(source: str | Path | bytes, *, name: str | None = None) -> tuple[int, int]:
+    """(width, height) from the header alone (no pixel is decoded), as stored (before EXIF rotation)."""
+    label = name or (str(source) if not isinstance(source, bytes) else "image")
+    if not isinstance(source, bytes) and not Path(source).is_file():
+        raise FileNotFoundError(f"image not found: {source}")
+    try:
+        with Image.open(io.BytesIO(source) if isinstance(source, bytes) else source) as img:
+            return img.width, img.height
+    except UnidentifiedImageError:
+        raise ImageError(f"{label}: not a readable image; re-download or re-export it") from None
+    except (OSError, SyntaxError, ValueError, EOFError) as exc:
+        raise ImageError(f"{label}: unreadable image header ({exc}); re-download or re-export it") from None
+
+
 def read_image(source: str | Path | bytes, *, name: str | None = None, gray: bool = False, max_pixels: int | None = None) -> DecodedImage:
     """Read an image file (or encoded bytes) under the image policy.
 
@@ -339,6 +353,7 @@ __all__ = [
     "ImageTooLarge",
     "check_pixels",
     "encode_png",
+    "image_size",
     "images_by_stem",
     "is_image_file",
     "is_skipped_name",
