@@ -24,7 +24,9 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-SHARED = Path(os.environ.get("IVIF_SHARED", Path(__file__).resolve().parents[1].parent / "shared"))
+SHARED = Path(
+    os.environ.get("IVIF_SHARED", Path(__file__).resolve().parents[1].parent / "shared")
+)
 PAIR = ("msrs13", "00004N.png")  # 640 x 480, colour visible
 MODEL = f"upstream:cnn:{SHARED / 'weights' / 'upstream' / 'cnn.model'}"
 GOAL_BYTES = 2 * 1024**3
@@ -36,7 +38,9 @@ def tiled_up(image: np.ndarray, size: int) -> np.ndarray:
     reps = (size // image.shape[0] + 2, size // image.shape[1] + 2)
     flipped = np.concatenate((image, image[::-1]), axis=0)
     block = np.concatenate((flipped, flipped[:, ::-1]), axis=1)
-    tiles = np.tile(block, (reps[0] // 2 + 1, reps[1] // 2 + 1) + (1,) * (image.ndim - 2))
+    tiles = np.tile(
+        block, (reps[0] // 2 + 1, reps[1] // 2 + 1) + (1,) * (image.ndim - 2)
+    )
     return np.ascontiguousarray(tiles[:size, :size])
 
 
@@ -53,32 +57,52 @@ def make_pair(folder: Path, size: int | None) -> tuple[Path, Path]:
 
 
 def child(ir: str, vi: str, out: str, threads: int) -> None:
+    import logging
+    import resource
+
     import torch
 
     from ivif.fusion import FusionJob, fuse_files
     from ivif.models.spec import load_model_from_spec
 
-    import logging
-    import resource
-
-    class Progress(logging.Handler):  # when and at what peak RSS each phase starts, to stderr
+    class Progress(
+        logging.Handler
+    ):  # when and at what peak RSS each phase starts, to stderr
         def emit(self, record: logging.LogRecord) -> None:
             peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-            print(f"[{time.perf_counter() - start:8.1f} s, peak RSS {peak:6.0f} MB] {record.getMessage()}", file=sys.stderr, flush=True)
+            print(
+                f"[{time.perf_counter() - start:8.1f} s, peak RSS {peak:6.0f} MB] {record.getMessage()}",
+                file=sys.stderr,
+                flush=True,
+            )
 
     logging.getLogger("ivif.fusion").addHandler(Progress())
     logging.getLogger("ivif.fusion").setLevel(logging.INFO)
     torch.set_num_threads(threads)
     model = load_model_from_spec(MODEL)
     start = time.perf_counter()
-    fuse_files(model, [FusionJob("big", Path(ir), Path(vi), Path(out))], device=torch.device("cpu"), progress=False)
+    fuse_files(
+        model,
+        [FusionJob("big", Path(ir), Path(vi), Path(out))],
+        device=torch.device("cpu"),
+        progress=False,
+    )
     print(json.dumps({"seconds": time.perf_counter() - start}))
 
 
 def measure(ir: Path, vi: Path, out: Path, threads: int) -> tuple[float, int]:
     """(fusion seconds, peak RSS bytes) of one child process."""
     proc = subprocess.Popen(
-        [sys.executable, __file__, "--child", str(ir), str(vi), str(out), "--threads", str(threads)],
+        [
+            sys.executable,
+            __file__,
+            "--child",
+            str(ir),
+            str(vi),
+            str(out),
+            "--threads",
+            str(threads),
+        ],
         stdout=subprocess.PIPE,
         env={**os.environ, "OMP_NUM_THREADS": str(threads)},
     )
@@ -87,14 +111,18 @@ def measure(ir: Path, vi: Path, out: Path, threads: int) -> tuple[float, int]:
     proc.returncode = os.waitstatus_to_exitcode(status)
     if proc.returncode:
         raise SystemExit(f"child failed with exit code {proc.returncode}")
-    return json.loads(stdout.decode().strip().splitlines()[-1])["seconds"], usage.ru_maxrss * 1024  # Linux: kB
+    return json.loads(stdout.decode().strip().splitlines()[-1])[
+        "seconds"
+    ], usage.ru_maxrss * 1024  # Linux: kB
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--size", type=int, default=12000)
     parser.add_argument("--threads", type=int, default=2)
-    parser.add_argument("--child", nargs=3, metavar=("IR", "VI", "OUT"), help=argparse.SUPPRESS)
+    parser.add_argument(
+        "--child", nargs=3, metavar=("IR", "VI", "OUT"), help=argparse.SUPPRESS
+    )
     args = parser.parse_args()
     if args.child:
         child(*args.child, args.threads)
@@ -109,13 +137,19 @@ def main() -> None:
             seconds, peak = measure(ir, vi, folder / "fused.png", args.threads)
             assert Image.open(folder / "fused.png").size == Image.open(vi).size
             rows.append((label, pixels, seconds, peak))
-    print(f"ivif fuse, released CNN, full mode, CPU, {args.threads} thread(s); peak RSS of the fusing process")
+    print(
+        f"ivif fuse, released CNN, full mode, CPU, {args.threads} thread(s); peak RSS of the fusing process"
+    )
     print(f"{'pair':>12} {'MP':>7} {'seconds':>9} {'s/MP':>7} {'peak RSS (MB)':>14}")
     for label, pixels, seconds, peak in rows:
-        print(f"{label:>12} {pixels / 1e6:7.1f} {seconds:9.1f} {seconds / (pixels / 1e6):7.2f} {peak / 1024**2:14.0f}")
+        print(
+            f"{label:>12} {pixels / 1e6:7.1f} {seconds:9.1f} {seconds / (pixels / 1e6):7.2f} {peak / 1024**2:14.0f}"
+        )
     big = rows[-1]
     ratio = (big[2] / big[1]) / (rows[0][2] / rows[0][1])
-    print(f"time per megapixel: {ratio:.2f}x the 640x480 figure; peak RSS {'under' if big[3] < GOAL_BYTES else 'OVER'} the 2 GB goal")
+    print(
+        f"time per megapixel: {ratio:.2f}x the 640x480 figure; peak RSS {'under' if big[3] < GOAL_BYTES else 'OVER'} the 2 GB goal"
+    )
 
 
 if __name__ == "__main__":

@@ -19,7 +19,15 @@ import io
 import numpy as np
 from PIL import Image
 
-from ivif.io.images import IMAGE_SUFFIXES, SUPPORTED_FORMATS, DecodedImage, ImageError, check_pixels, luma, read_image
+from ivif.io.images import (
+    IMAGE_SUFFIXES,
+    SUPPORTED_FORMATS,
+    DecodedImage,
+    ImageError,
+    check_pixels,
+    luma,
+    read_image,
+)
 from ivif.io.images import encode_png as _encode_png
 
 # PNG re-encoding for shards (deterministic for a given zlib). Level 1 encodes a 640x480
@@ -28,7 +36,16 @@ from ivif.io.images import encode_png as _encode_png
 PNG_COMPRESS_LEVEL = 1
 ImageProblem = ImageError  # the name ingest and older callers use
 
-__all__ = ["IMAGE_SUFFIXES", "SUPPORTED_FORMATS", "DecodedImage", "ImageProblem", "decode_png", "encode_png", "read_ir", "read_vi"]
+__all__ = [
+    "IMAGE_SUFFIXES",
+    "SUPPORTED_FORMATS",
+    "DecodedImage",
+    "ImageProblem",
+    "decode_png",
+    "encode_png",
+    "read_ir",
+    "read_vi",
+]
 
 
 def read_ir(path) -> DecodedImage:
@@ -36,8 +53,14 @@ def read_ir(path) -> DecodedImage:
     image = read_image(path)
     if image.pixels.ndim == 3:
         if _channels_equal(image.pixels):
-            return DecodedImage(np.ascontiguousarray(image.pixels[:, :, 0]), image.source_mode, _join(image.conversion, "equal-channels-to-gray"))
-        return DecodedImage(luma(image.pixels), image.source_mode, _join(image.conversion, "luma"))
+            return DecodedImage(
+                np.ascontiguousarray(image.pixels[:, :, 0]),
+                image.source_mode,
+                _join(image.conversion, "equal-channels-to-gray"),
+            )
+        return DecodedImage(
+            luma(image.pixels), image.source_mode, _join(image.conversion, "luma")
+        )
     return image
 
 
@@ -45,7 +68,11 @@ def read_vi(path) -> DecodedImage:
     """Read a visible image: (H, W) uint8 when gray, (H, W, 3) RGB when coloured."""
     image = read_image(path)
     if image.pixels.ndim == 3 and _channels_equal(image.pixels):
-        return DecodedImage(np.ascontiguousarray(image.pixels[:, :, 0]), image.source_mode, _join(image.conversion, "equal-channels-to-gray"))
+        return DecodedImage(
+            np.ascontiguousarray(image.pixels[:, :, 0]),
+            image.source_mode,
+            _join(image.conversion, "equal-channels-to-gray"),
+        )
     return image
 
 
@@ -63,16 +90,23 @@ def decode_png(data: bytes, name: str = "shard image") -> np.ndarray:
         with Image.open(io.BytesIO(data)) as img:
             check_pixels(img.width, img.height, name)
             if img.mode not in ("L", "RGB"):
-                raise ImageProblem(f"{name}: has mode {img.mode}, expected L or RGB; rebuild the shards")
+                raise ImageProblem(
+                    f"{name}: has mode {img.mode}, expected L or RGB; rebuild the shards"
+                )
             return np.asarray(img)
     except ImageError:
         raise
     except (OSError, SyntaxError, ValueError, EOFError) as exc:
-        raise ImageProblem(f"{name}: unreadable or corrupt PNG ({exc}); rebuild the shards") from None
+        raise ImageProblem(
+            f"{name}: unreadable or corrupt PNG ({exc}); rebuild the shards"
+        ) from None
 
 
 def _channels_equal(rgb: np.ndarray) -> bool:
-    return bool(np.array_equal(rgb[:, :, 0], rgb[:, :, 1]) and np.array_equal(rgb[:, :, 0], rgb[:, :, 2]))
+    return bool(
+        np.array_equal(rgb[:, :, 0], rgb[:, :, 1])
+        and np.array_equal(rgb[:, :, 0], rgb[:, :, 2])
+    )
 
 
 def _join(previous: str, step: str) -> str:

@@ -14,7 +14,7 @@ import torch
 
 from ivif.fusion.color import UINT8_MAX
 from ivif.fusion.io import FusionPair, split_visible
-from ivif.fusion.runner import fuse_pair_uint8
+from ivif.fusion.runner import CPU, fuse_pair_uint8
 from ivif.io.images import luma
 
 
@@ -29,7 +29,7 @@ def fuse_uint8_pair(
     ir: np.ndarray,
     vi: np.ndarray,
     mode: str = "full",
-    device: torch.device = torch.device("cpu"),
+    device: torch.device = CPU,
 ) -> np.ndarray:
     """Fuse an (H, W) uint8 IR image with an (H, W) or (H, W, 3) uint8 visible image.
 
@@ -37,6 +37,10 @@ def fuse_uint8_pair(
     Returns (H, W, 3) uint8 RGB when ``vi`` is colour, else (H, W) uint8.
     """
     if ir.shape[:2] != vi.shape[:2]:
-        raise ValueError(f"ir is {ir.shape[1]}x{ir.shape[0]} but vi is {vi.shape[1]}x{vi.shape[0]}; a pair must be registered to the same size")
+        raise ValueError(
+            f"ir is {ir.shape[1]}x{ir.shape[0]} but vi is {vi.shape[1]}x{vi.shape[0]}; a pair must be registered to the same size"
+        )
     ir_luma = ir if ir.ndim == 2 else luma(ir)
-    return fuse_pair_uint8(model, FusionPair("array", ir_luma, split_visible(vi)), mode, device)
+    return fuse_pair_uint8(
+        model, FusionPair("array", ir_luma, split_visible(vi)), mode, device
+    )

@@ -4,7 +4,15 @@ windows for huge images) or ``tiled``
 
 from ivif.fusion.full import fuse_full, pad_to_multiple
 from ivif.fusion.io import FusionPair, match_pairs, read_pair, write_fused
-from ivif.fusion.runner import MODES, FusionJob, FusionReport, fuse_array, fuse_files, fuse_pair, fuse_pair_uint8
+from ivif.fusion.runner import (
+    MODES,
+    FusionJob,
+    FusionReport,
+    fuse_array,
+    fuse_files,
+    fuse_pair,
+    fuse_pair_uint8,
+)
 from ivif.fusion.tiled import TileConfig, fuse_tiled
 
 __all__ = [
@@ -15,9 +23,9 @@ __all__ = [
     "TileConfig",
     "fuse_array",
     "fuse_files",
+    "fuse_full",
     "fuse_pair",
     "fuse_pair_uint8",
-    "fuse_full",
     "fuse_tiled",
     "match_pairs",
     "pad_to_multiple",

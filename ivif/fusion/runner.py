@@ -21,17 +21,24 @@ from torch import nn
 from tqdm import tqdm
 
 from ivif.allocator import freed_memory_retained
+from ivif.fusion.color import fused_to_uint8
 from ivif.fusion.device import inference_mode, prepare_model
 from ivif.fusion.full import fuse_full
-from ivif.fusion.color import fused_to_uint8
 from ivif.fusion.io import FusionPair, read_pair, write_fused, write_png
-from ivif.fusion.streamed import STREAM_ABOVE_PIXELS, WindowReader, fuse_streamed, unit_reader
+from ivif.fusion.streamed import (
+    STREAM_ABOVE_PIXELS,
+    WindowReader,
+    fuse_streamed,
+    unit_reader,
+)
 from ivif.fusion.tiled import TileConfig, fuse_tiled
 from ivif.io.images import ImageError, image_size, is_skipped_name
 
 log = logging.getLogger(__name__)
 
 MODES = ("full", "tiled")
+CPU = torch.device("cpu")
+DEFAULT_TILES = TileConfig()  # the upstream protocol, batches of 4
 
 
 @dataclass(frozen=True)
@@ -57,8 +64,8 @@ def fuse_array(
     model: nn.Module,
     inputs: np.ndarray,
     mode: str = "full",
-    device: torch.device = torch.device("cpu"),
-    tile_config: TileConfig = TileConfig(),
+    device: torch.device = CPU,
+    tile_config: TileConfig = DEFAULT_TILES,
     amp: bool = True,
     stream_above: int = STREAM_ABOVE_PIXELS,
 ) -> np.ndarray:
@@ -68,22 +75,44 @@ def fuse_array(
     :func:`ivif.fusion.device.prepare_model`).
     """
     height, width = inputs.shape[-2:]
-    return fuse_windows(model, unit_reader(inputs), height, width, mode, device, tile_config, amp, stream_above, inputs)
+    return fuse_windows(
+        model,
+        unit_reader(inputs),
+        height,
+        width,
+        mode,
+        device,
+        tile_config,
+        amp,
+        stream_above,
+        inputs,
+    )
 
 
 def fuse_pair(
     model: nn.Module,
     pair: FusionPair,
     mode: str = "full",
-    device: torch.device = torch.device("cpu"),
-    tile_config: TileConfig = TileConfig(),
+    device: torch.device = CPU,
+    tile_config: TileConfig = DEFAULT_TILES,
     amp: bool = True,
     stream_above: int = STREAM_ABOVE_PIXELS,
 ) -> np.ndarray:
     """Fuse a :class:`FusionPair` (uint8 planes); huge ``full`` pairs never get a whole float copy."""
     height, width = pair.shape
     small = height * width <= stream_above or mode != "full"
-    return fuse_windows(model, pair.window_reader(), height, width, mode, device, tile_config, amp, stream_above, pair.stacked() if small else None)
+    return fuse_windows(
+        model,
+        pair.window_reader(),
+        height,
+        width,
+        mode,
+        device,
+        tile_config,
+        amp,
+        stream_above,
+        pair.stacked() if small else None,
+    )
 
 
 def fuse_windows(
@@ -100,13 +129,22 @@ def fuse_windows(
 ) -> np.ndarray:
     """The mode switch: ``full`` in one pass up to ``stream_above`` pixels, streamed above; ``tiled``."""
     if mode not in MODES:
-        raise ValueError(f"unknown fusion mode {mode!r}; choose one of {', '.join(MODES)}")
+        raise ValueError(
+            f"unknown fusion mode {mode!r}; choose one of {', '.join(MODES)}"
+        )
     if mode == "full" and height * width > stream_above:
-        log.info("%dx%d is over %d pixels: full fusion runs streamed in windows", width, height, stream_above)
+        log.info(
+            "%dx%d is over %d pixels: full fusion runs streamed in windows",
+            width,
+            height,
+            stream_above,
+        )
         return fuse_streamed(model, read, height, width, device, amp)
     x = torch.from_numpy(np.ascontiguousarray(whole, dtype=np.float32))[None].to(device)
     with inference_mode(device, amp):
-        fused = fuse_full(model, x) if mode == "full" else fuse_tiled(model, x, tile_config)
+        fused = (
+            fuse_full(model, x) if mode == "full" else fuse_tiled(model, x, tile_config)
+        )
     return fused[0, 0].float().cpu().numpy()
 
 
@@ -114,8 +152,8 @@ def fuse_pair_uint8(
     model: nn.Module,
     pair: FusionPair,
     mode: str = "full",
-    device: torch.device = torch.device("cpu"),
-    tile_config: TileConfig = TileConfig(),
+    device: torch.device = CPU,
+    tile_config: TileConfig = DEFAULT_TILES,
     amp: bool = True,
     stream_above: int = STREAM_ABOVE_PIXELS,
 ) -> np.ndarray:
@@ -124,15 +162,28 @@ def fuse_pair_uint8(
     into the result, so no float copy of the whole image exists."""
     height, width = pair.shape
     if not (mode == "full" and height * width > stream_above):
-        return fused_to_uint8(fuse_pair(model, pair, mode, device, tile_config, amp, stream_above), pair.vi_rgb)
+        return fused_to_uint8(
+            fuse_pair(model, pair, mode, device, tile_config, amp, stream_above),
+            pair.vi_rgb,
+        )
     vi_rgb = pair.vi_rgb
     image = np.empty(pair.shape if vi_rgb is None else (*pair.shape, 3), dtype=np.uint8)
 
     def sink(top: int, left: int, fused: np.ndarray) -> None:
-        rows, cols = slice(top, top + fused.shape[0]), slice(left, left + fused.shape[1])
-        image[rows, cols] = fused_to_uint8(fused, None if vi_rgb is None else vi_rgb[rows, cols])
+        rows, cols = (
+            slice(top, top + fused.shape[0]),
+            slice(left, left + fused.shape[1]),
+        )
+        image[rows, cols] = fused_to_uint8(
+            fused, None if vi_rgb is None else vi_rgb[rows, cols]
+        )
 
-    log.info("%dx%d is over %d pixels: full fusion runs streamed in windows", width, height, stream_above)
+    log.info(
+        "%dx%d is over %d pixels: full fusion runs streamed in windows",
+        width,
+        height,
+        stream_above,
+    )
     fuse_streamed(model, pair.window_reader(), height, width, device, amp, sink=sink)
     return image
 
@@ -144,7 +195,11 @@ def sweep_temporaries(folder: Path, names: Sequence[str]) -> list[Path]:
         return removed
     prefixes = tuple(f".{name}." for name in names)
     for path in folder.iterdir():
-        if path.name.startswith(prefixes) and is_skipped_name(path.name) and path.is_file():
+        if (
+            path.name.startswith(prefixes)
+            and is_skipped_name(path.name)
+            and path.is_file()
+        ):
             path.unlink(missing_ok=True)
             removed.append(path)
     return removed
@@ -155,8 +210,8 @@ def fuse_files(
     jobs: Sequence[FusionJob],
     mode: str = "full",
     fmt: str = "png",
-    device: torch.device = torch.device("cpu"),
-    tile_config: TileConfig = TileConfig(),
+    device: torch.device = CPU,
+    tile_config: TileConfig = DEFAULT_TILES,
     amp: bool = True,
     progress: bool = True,
     skip_bad: bool = False,
@@ -172,7 +227,9 @@ def fuse_files(
     """
     report = FusionReport()
     for folder in {job.out.parent for job in jobs}:
-        for path in sweep_temporaries(folder, [job.out.name for job in jobs if job.out.parent == folder]):
+        for path in sweep_temporaries(
+            folder, [job.out.name for job in jobs if job.out.parent == folder]
+        ):
             log.info("removed %s, left by an interrupted run", path)
     todo = []
     for job in jobs:
@@ -183,7 +240,12 @@ def fuse_files(
     model = prepare_model(model, device)
     with contextlib.ExitStack() as retention:
         retained = False
-        for job in tqdm(todo, desc=f"fuse ({mode})", unit="pair", disable=not progress or len(todo) < 2):
+        for job in tqdm(
+            todo,
+            desc=f"fuse ({mode})",
+            unit="pair",
+            disable=not progress or len(todo) < 2,
+        ):
             try:
                 width, height = image_size(job.ir)
                 streamed = mode == "full" and width * height > stream_above
@@ -203,12 +265,16 @@ def fuse_files(
                 log.warning("skipped %s: %s", job.name, exc)
                 continue
             if fmt == "png":
-                image = fuse_pair_uint8(model, pair, mode, device, tile_config, amp, stream_above)
+                image = fuse_pair_uint8(
+                    model, pair, mode, device, tile_config, amp, stream_above
+                )
                 del pair  # free the inputs before PIL copies the 8-bit image
                 report.written.append(write_png(job.out, image))
                 del image
             else:
-                fused = fuse_pair(model, pair, mode, device, tile_config, amp, stream_above)
+                fused = fuse_pair(
+                    model, pair, mode, device, tile_config, amp, stream_above
+                )
                 del pair
                 report.written.append(write_fused(job.out, fused, None, fmt))
     return report

@@ -48,10 +48,13 @@ from ivif.models.contract import SIZE_MULTIPLE
 
 log = logging.getLogger(__name__)
 
-STREAM_ABOVE_PIXELS = 4_000_000  # ``full`` streams images larger than this (about 5 GB of activations)
+STREAM_ABOVE_PIXELS = (
+    4_000_000  # ``full`` streams images larger than this (about 5 GB of activations)
+)
 CORE = 448  # output pixels per window side (a multiple of 4): 512 x 512 windows, about 0.5 GB on 2 CPU threads
 HALO = 32  # neighbours on each side; > the receptive field of the ivif networks (multiple of 4)
 PROBE_SIZE = 64
+CPU = torch.device("cpu")
 GLOBAL_TYPES = (nn.GroupNorm, GlobalChannelGate, ChannelSelfAttention)
 
 # (y0, y1, x0, x1) -> (2, y1 - y0, x1 - x0) float32 model input of the (padded) image
@@ -80,12 +83,16 @@ class _Global:
     sums: list[torch.Tensor] | None = None
     count: int = 0
     frozen: object = None
-    spatial: tuple[int, int] | None = None  # (h, w) of a gate's tokens, set by its TokenMLP
+    spatial: tuple[int, int] | None = (
+        None  # (h, w) of a gate's tokens, set by its TokenMLP
+    )
 
     def core_of(self, height: int, width: int, window: _Window) -> tuple[slice, slice]:
         scale_h, scale_w = height / window.height, width / window.width
         r0, r1, c0, c1 = window.core
-        return slice(round(r0 * scale_h), round(r1 * scale_h)), slice(round(c0 * scale_w), round(c1 * scale_w))
+        return slice(round(r0 * scale_h), round(r1 * scale_h)), slice(
+            round(c0 * scale_w), round(c1 * scale_w)
+        )
 
     def add(self, *values: torch.Tensor, count: int) -> None:
         if self.sums is None:
@@ -125,13 +132,19 @@ class _Streamer:
             if isinstance(module, GLOBAL_TYPES):
                 self.entries[id(module)] = _Global(module)
                 if isinstance(module, GlobalChannelGate):
-                    module.weights = self._gate_weights(module)  # TokenMLP folds the gate through .weights
+                    module.weights = self._gate_weights(
+                        module
+                    )  # TokenMLP folds the gate through .weights
                     patched.append((module, "weights"))
                 else:
                     module.forward = self._forward(module)
                     patched.append((module, "forward"))
-            if isinstance(module, TokenMLP) and isinstance(module.gate, GlobalChannelGate):
-                handles.append(module.register_forward_pre_hook(self._record_spatial(module.gate)))
+            if isinstance(module, TokenMLP) and isinstance(
+                module.gate, GlobalChannelGate
+            ):
+                handles.append(
+                    module.register_forward_pre_hook(self._record_spatial(module.gate))
+                )
         try:
             yield
         finally:
@@ -156,7 +169,9 @@ class _Streamer:
 
     def _leave(self, module: nn.Module, out: torch.Tensor) -> torch.Tensor:
         if self.mode == "probe":
-            tag = self.tags.setdefault(id(module), torch.zeros((), requires_grad=True, device=out.device))
+            tag = self.tags.setdefault(
+                id(module), torch.zeros((), requires_grad=True, device=out.device)
+            )
             return out + tag.to(out.dtype)
         if self.stop_after is module:
             raise _Stop
@@ -183,7 +198,9 @@ class _Streamer:
         def weights(tokens: torch.Tensor) -> torch.Tensor:
             entry = self._enter(gate, tokens)
             if self.mode == "stream" and entry.level < self.pass_level:
-                out = cls_weights(gate, entry.frozen.to(tokens.dtype))  # the mean of one token is that token
+                out = cls_weights(
+                    gate, entry.frozen.to(tokens.dtype)
+                )  # the mean of one token is that token
             else:
                 if self.mode == "stream" and entry.level == self.pass_level:
                     self._gather(entry, tokens)
@@ -205,9 +222,13 @@ class _Streamer:
         core = x[..., rows, cols].double()
         if isinstance(module, nn.GroupNorm):
             grouped = core.reshape(core.shape[0], module.num_groups, -1)
-            entry.add(grouped.sum(dim=-1), (grouped**2).sum(dim=-1), count=grouped.shape[-1])
+            entry.add(
+                grouped.sum(dim=-1), (grouped**2).sum(dim=-1), count=grouped.shape[-1]
+            )
         else:  # channel attention: Gram matrix and sums of the core's pixels
-            gram, sums, pixels = channel_statistics(core.reshape(core.shape[0], core.shape[1], -1))
+            gram, sums, pixels = channel_statistics(
+                core.reshape(core.shape[0], core.shape[1], -1)
+            )
             entry.add(gram, sums, count=pixels)
 
     def _freeze(self, entry: _Global) -> None:
@@ -232,7 +253,9 @@ class _Streamer:
                 shape = (1, -1) + (1,) * (x.ndim - 2)
                 normed = normed * module.weight.view(shape) + module.bias.view(shape)
             return normed
-        return type(module).forward(module, x, entry.frozen)  # channel attention with the image's statistics
+        return type(module).forward(
+            module, x, entry.frozen
+        )  # channel attention with the image's statistics
 
     # --- the two phases ---------------------------------------------------------------
     def probe(self, device: torch.device) -> _Plan:
@@ -245,25 +268,43 @@ class _Streamer:
                 probe_input = self.probe_inputs[id(entry.module)]
                 deps = []
                 if probe_input.requires_grad:
-                    grads = torch.autograd.grad(probe_input.sum(), tags, allow_unused=True, retain_graph=True)
-                    deps = [other for other, grad in zip(self.order, grads) if grad is not None and other is not entry]
+                    grads = torch.autograd.grad(
+                        probe_input.sum(), tags, allow_unused=True, retain_graph=True
+                    )
+                    deps = [
+                        other
+                        for other, grad in zip(self.order, grads)
+                        if grad is not None and other is not entry
+                    ]
                 entry.level = 1 + max((d.level for d in deps), default=-1)
         self.tags.clear()
         self.probe_inputs.clear()
         plan = _Plan(self.order, 1 + max((e.level for e in self.order), default=-1))
-        for entry in self.order:  # call order: the last one of each level ends that level's pass
+        for entry in (
+            self.order
+        ):  # call order: the last one of each level ends that level's pass
             plan.last_of_level[entry.level] = entry.module
         return plan
 
 
-def _windows(height: int, width: int, core: int, halo: int) -> Iterator[tuple[int, int, int, int, _Window]]:
+def _windows(
+    height: int, width: int, core: int, halo: int
+) -> Iterator[tuple[int, int, int, int, _Window]]:
     """Windows over a padded (height, width) image: (y0, y1, x0, x1, window)."""
     for top in range(0, height, core):
         for left in range(0, width, core):
             bottom, right = min(top + core, height), min(left + core, width)
             y0, y1 = max(top - halo, 0), min(bottom + halo, height)
             x0, x1 = max(left - halo, 0), min(right + halo, width)
-            yield y0, y1, x0, x1, _Window(y1 - y0, x1 - x0, (top - y0, bottom - y0, left - x0, right - x0))
+            yield (
+                y0,
+                y1,
+                x0,
+                x1,
+                _Window(
+                    y1 - y0, x1 - x0, (top - y0, bottom - y0, left - x0, right - x0)
+                ),
+            )
 
 
 def reflect_index(index: np.ndarray, size: int) -> np.ndarray:
@@ -277,7 +318,7 @@ def fuse_streamed(
     read: WindowReader,
     height: int,
     width: int,
-    device: torch.device = torch.device("cpu"),
+    device: torch.device = CPU,
     amp: bool = True,
     core: int = CORE,
     halo: int = HALO,
@@ -297,7 +338,9 @@ def fuse_streamed(
         (H, W) float32 raw fused luminance, or None with a ``sink``.
     """
     if core % SIZE_MULTIPLE or halo % SIZE_MULTIPLE:
-        raise ValueError(f"core ({core}) and halo ({halo}) must be multiples of {SIZE_MULTIPLE}")
+        raise ValueError(
+            f"core ({core}) and halo ({halo}) must be multiples of {SIZE_MULTIPLE}"
+        )
     pad_h, pad_w = height + (-height % SIZE_MULTIPLE), width + (-width % SIZE_MULTIPLE)
     streamer = _Streamer(model)
     out = np.empty((height, width), dtype=np.float32) if sink is None else None
@@ -320,7 +363,13 @@ def fuse_streamed(
     with streamer.installed():
         plan = streamer.probe(device)
         streamer.mode = "stream"
-        log.info("streamed fusion of %dx%d: %d global modules, %d gathering passes", width, height, len(plan.modules), plan.levels)
+        log.info(
+            "streamed fusion of %dx%d: %d global modules, %d gathering passes",
+            width,
+            height,
+            len(plan.modules),
+            plan.levels,
+        )
         for level in range(plan.levels):
             log.info("streamed fusion: gathering pass %d of %d", level + 1, plan.levels)
             streamer.pass_level, streamer.stop_after = level, plan.last_of_level[level]
@@ -337,11 +386,20 @@ def fuse_streamed(
             top, left = y0 + r0, x0 + c0
             bottom, right = min(y0 + r1, height), min(x0 + c1, width)
             if bottom > top and right > left:
-                sink(top, left, fused[0, 0, r0 : r0 + bottom - top, c0 : c0 + right - left].float().cpu().numpy())
+                sink(
+                    top,
+                    left,
+                    fused[0, 0, r0 : r0 + bottom - top, c0 : c0 + right - left]
+                    .float()
+                    .cpu()
+                    .numpy(),
+                )
     return out
 
 
-def padded_reader(planes: Callable[[np.ndarray, np.ndarray], np.ndarray], height: int, width: int) -> WindowReader:
+def padded_reader(
+    planes: Callable[[np.ndarray, np.ndarray], np.ndarray], height: int, width: int
+) -> WindowReader:
     """A :data:`WindowReader` over an image given by ``planes(rows, cols) -> (2, h, w) float32``,
     reflecting rows/cols past the image's end as :func:`ivif.fusion.full.pad_to_multiple` does."""
 
@@ -356,8 +414,22 @@ def padded_reader(planes: Callable[[np.ndarray, np.ndarray], np.ndarray], height
 def unit_reader(inputs: np.ndarray) -> WindowReader:
     """Windows of a (2, H, W) float array in [0, 1]."""
     _, height, width = inputs.shape
-    return padded_reader(lambda rows, cols: np.ascontiguousarray(inputs[:, rows[:, None], cols[None, :]], dtype=np.float32), height, width)
+    return padded_reader(
+        lambda rows, cols: np.ascontiguousarray(
+            inputs[:, rows[:, None], cols[None, :]], dtype=np.float32
+        ),
+        height,
+        width,
+    )
 
 
-__all__ = ["CORE", "HALO", "STREAM_ABOVE_PIXELS", "WindowReader", "WindowSink", "fuse_streamed", "padded_reader", "unit_reader"]
-
+__all__ = [
+    "CORE",
+    "HALO",
+    "STREAM_ABOVE_PIXELS",
+    "WindowReader",
+    "WindowSink",
+    "fuse_streamed",
+    "padded_reader",
+    "unit_reader",
+]

@@ -14,7 +14,8 @@ import binascii
 
 import numpy as np
 
-from ivif.io.images import ImageError, encode_png as _encode_png, image_size, read_image
+from ivif.io.images import ImageError, image_size, read_image
+from ivif.io.images import encode_png as _encode_png
 
 
 class ImageCodecError(ImageError):
@@ -35,10 +36,14 @@ def _raw(data: str | bytes, field: str) -> bytes:
         # not validate=True: line-wrapped base64 (what the `base64` tool prints) is fine
         return base64.b64decode(data)
     except (binascii.Error, ValueError, TypeError) as exc:
-        raise ImageCodecError(f"column '{field}': expected a base64-encoded image (PNG/JPEG), could not decode it ({exc})") from None
+        raise ImageCodecError(
+            f"column '{field}': expected a base64-encoded image (PNG/JPEG), could not decode it ({exc})"
+        ) from None
 
 
-def decoded_size(data: str | bytes, field: str, row: int | None = None) -> tuple[int, int]:
+def decoded_size(
+    data: str | bytes, field: str, row: int | None = None
+) -> tuple[int, int]:
     """(width, height) of a base64 image from its header alone; ``row`` goes into messages."""
     where = f"column '{field}'" + ("" if row is None else f" (row {row})")
     try:
@@ -46,17 +51,31 @@ def decoded_size(data: str | bytes, field: str, row: int | None = None) -> tuple
     except ImageCodecError:
         raise
     except ImageError as exc:
-        raise ImageCodecError(f"{exc} (expected a base64-encoded image, PNG/JPEG)") from None
+        raise ImageCodecError(
+            f"{exc} (expected a base64-encoded image, PNG/JPEG)"
+        ) from None
 
 
-def decode_image(data: str | bytes, field: str, grayscale: bool = False, max_pixels: int | None = None) -> np.ndarray:
+def decode_image(
+    data: str | bytes,
+    field: str,
+    grayscale: bool = False,
+    max_pixels: int | None = None,
+) -> np.ndarray:
     """Base64 image string -> uint8 (H, W) if ``grayscale`` or single-channel, else (H, W, 3).
 
     ``field`` names the request column in error messages.
     """
     try:
-        return read_image(_raw(data, field), name=f"column '{field}'", gray=grayscale, max_pixels=max_pixels).pixels
+        return read_image(
+            _raw(data, field),
+            name=f"column '{field}'",
+            gray=grayscale,
+            max_pixels=max_pixels,
+        ).pixels
     except ImageCodecError:
         raise
     except ImageError as exc:
-        raise ImageCodecError(f"{exc} (expected a base64-encoded image, PNG/JPEG)") from None
+        raise ImageCodecError(
+            f"{exc} (expected a base64-encoded image, PNG/JPEG)"
+        ) from None

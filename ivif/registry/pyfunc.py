@@ -34,10 +34,9 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
-from mlflow.pyfunc import PythonModel
-
 from mlflow.exceptions import MlflowException
 from mlflow.protos.databricks_pb2 import INVALID_PARAMETER_VALUE
+from mlflow.pyfunc import PythonModel
 
 from ivif.fusion.runner import MODES as FUSION_MODES
 from ivif.io.images import ImageError, check_pixels

@@ -57,7 +57,7 @@ def test_colour_is_restored_and_luminance_is_the_fused_one(roadscene_subset, cnn
     luma = rgb @ np.array([0.299, 0.587, 0.114], dtype=np.float32)
     assert np.abs(luma - np.clip(raw, 0, 1)).mean() < 0.01  # Y of the written RGB is the fused luminance
     source_rgb = np.asarray(Image.open(vi).convert("RGB"), dtype=np.float32) / 255
-    chroma = lambda img: img - img.mean(axis=-1, keepdims=True)  # noqa: E731
+    chroma = lambda img: img - img.mean(axis=-1, keepdims=True)
     assert np.corrcoef(chroma(rgb).ravel(), chroma(source_rgb).ravel())[0, 1] > 0.9  # colour kept
 
 

@@ -7,7 +7,13 @@ import stat
 
 import pytest
 
-from ivif.io.atomic import atomic_dir, atomic_path, atomic_write_bytes, atomic_write_stream, atomic_write_text
+from ivif.io.atomic import (
+    atomic_dir,
+    atomic_path,
+    atomic_write_bytes,
+    atomic_write_stream,
+    atomic_write_text,
+)
 
 
 class Boom(RuntimeError):

@@ -1,7 +1,6 @@
 import cv2
 import numpy as np
 import pytest
-
 from PIL import Image
 
 from ivif.io.images import ImageError, ImageTooLarge

@@ -14,7 +14,6 @@ from pathlib import Path
 import httpx
 import numpy as np
 import pytest
-
 from ivif_testkit import flat_png
 
 from ivif.registry import CHAMPION, move_alias
