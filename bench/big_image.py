@@ -24,6 +24,8 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
+from ivif.io.images import image_size  # also lifts PIL's bomb warning: ivif checks its own limit
+
 SHARED = Path(
     os.environ.get("IVIF_SHARED", Path(__file__).resolve().parents[1].parent / "shared")
 )
@@ -133,9 +135,10 @@ def main() -> None:
             folder = Path(tmp) / label
             folder.mkdir()
             ir, vi = make_pair(folder, size)
-            pixels = Image.open(ir).size[0] * Image.open(ir).size[1]
+            width, height = image_size(ir)
+            pixels = width * height
             seconds, peak = measure(ir, vi, folder / "fused.png", args.threads)
-            assert Image.open(folder / "fused.png").size == Image.open(vi).size
+            assert image_size(folder / "fused.png") == image_size(vi)
             rows.append((label, pixels, seconds, peak))
     print(
         f"ivif fuse, released CNN, full mode, CPU, {args.threads} thread(s); peak RSS of the fusing process"

@@ -199,3 +199,18 @@ def test_training_luma_equals_fusion_luma_bit_for_bit(tmp_path):
     assert training.dtype == np.float32 and np.array_equal(
         training, fusion.astype(np.float32)
     )
+
+
+def test_ingest_with_skip_bad_lists_a_decompression_bomb(tmp_path, monkeypatch):
+    from ivif.data.ingest import IngestError, validate_folder
+
+    monkeypatch.setenv("IVIF_MAX_PIXELS", "10000")  # the same check as for 30000 x 30000 at the default
+    for modality in ("ir", "vi"):
+        (tmp_path / modality).mkdir()
+        Image.fromarray(RNG.integers(0, 256, (40, 50), dtype=np.uint8)).save(tmp_path / modality / "ok.png")
+        (tmp_path / modality / "bomb.png").write_bytes(flat_png(200, 200))
+    names, problems = validate_folder(tmp_path / "ir", tmp_path / "vi", skip_bad=True)
+    assert names == ["ok"] and {p.path.name for p in problems} == {"bomb.png"}
+    assert all("over the limit" in p.reason for p in problems)
+    with pytest.raises(IngestError, match="bomb.png: 200x200 is 0.0 megapixels, over the limit"):
+        validate_folder(tmp_path / "ir", tmp_path / "vi")
