@@ -14,19 +14,21 @@ would see its own statistics and give a different image. So the whole-image stat
 are computed first, streamed over the same windows (each window contributes its core
 only, so every pixel counts once), and then injected while the output windows run:
 
-1. a tiny probe run finds the *global* modules (:data:`GLOBAL_TYPES`) and which of them
+1. a tiny probe run finds the *global* modules (:data:`GLOBAL_TYPES`), which of them
    feed which (a module's statistics can only be gathered once those it depends on are
-   known): its *level*;
-2. one streaming pass per level gathers that level's statistics (a pass stops as soon as
-   its last module has seen the window);
+   known: its *level*), and which of the model's children each level's inputs depend on;
+2. one streaming pass per level gathers that level's statistics; children nothing in it
+   depends on return zeros instead of running, and the pass stops as soon as its last
+   module has seen the window;
 3. the output pass runs every window with all statistics fixed.
 
-The result equals one ``full`` pass to float rounding (max |d| < 1e-5 for the CNN and the
+The result equals one ``full`` pass to float rounding (max |d| < 2e-5 for the CNN and the
 GAN, ``tests/fusion/test_streamed.py``); the Transformer's local gate pools neighbours in
-raster order, which wrap across rows, so its first and last columns differ slightly more.
-Cost: the CNN and the GAN need one cheap pass (the stem) plus one nearly full pass before
-the output pass, so about 2.1x the compute of one ``full`` pass (plus the halos' 31 %),
-at a peak memory set by the window size, not the image.
+raster order, which wrap across rows, so its first and last columns differ slightly more
+(< 1e-3). Cost for the CNN and the GAN: a stem-only pass, an encoder-and-skips pass (the
+decoder and head are skipped) and the output pass, about 1.6-2x one ``full`` pass
+including the halos (896 x 896 on CPU); the Transformer has 12 levels, so it is slower.
+Peak memory is set by the window size, not the image.
 """
 
 from __future__ import annotations
@@ -108,6 +110,11 @@ class _Plan:
     modules: list[_Global]
     levels: int
     last_of_level: dict[int, nn.Module] = field(default_factory=dict)
+    # per level: the model's children a gathering pass can skip (nothing it gathers
+    # depends on them), with their output (channels, height ratio, width ratio)
+    skippable: dict[int, dict[nn.Module, tuple[int, float, float]]] = field(
+        default_factory=dict
+    )
 
 
 class _Streamer:
@@ -259,24 +266,63 @@ class _Streamer:
 
     # --- the two phases ---------------------------------------------------------------
     def probe(self, device: torch.device) -> _Plan:
-        """Find the global modules in call order and their levels on a small random input."""
+        """Find the global modules in call order, their levels, and which of the model's
+        children each gathering pass needs, on a small random input."""
         x = torch.rand(1, 2, PROBE_SIZE, PROBE_SIZE, device=device)
-        with torch.inference_mode(False), torch.enable_grad():
-            self.model(as_model_input(x))
-            tags = [self.tags[id(e.module)] for e in self.order]
-            for entry in self.order:
-                probe_input = self.probe_inputs[id(entry.module)]
-                deps = []
-                if probe_input.requires_grad:
-                    grads = torch.autograd.grad(
-                        probe_input.sum(), tags, allow_unused=True, retain_graph=True
-                    )
-                    deps = [
-                        other
-                        for other, grad in zip(self.order, grads)
-                        if grad is not None and other is not entry
-                    ]
-                entry.level = 1 + max((d.level for d in deps), default=-1)
+        children = [c for c in self.model.children() if not isinstance(c, GLOBAL_TYPES)]
+        child_tags: dict[nn.Module, torch.Tensor] = {}
+        shapes: dict[nn.Module, tuple[int, float, float]] = {}
+
+        def tag_child(child: nn.Module, _inputs, output):
+            if not isinstance(output, torch.Tensor) or output.ndim != 4:
+                return None
+            tag = child_tags.setdefault(
+                child, torch.zeros((), requires_grad=True, device=output.device)
+            )
+            shapes[child] = (
+                output.shape[1],
+                output.shape[2] / PROBE_SIZE,
+                output.shape[3] / PROBE_SIZE,
+            )
+            return output + tag.to(output.dtype)
+
+        hooks = [child.register_forward_hook(tag_child) for child in children]
+        try:
+            with torch.inference_mode(False), torch.enable_grad():
+                self.model(as_model_input(x))
+                tags = [self.tags[id(e.module)] for e in self.order]
+                taggable = list(child_tags)
+                needs: dict[int, set[nn.Module]] = {}
+                for entry in self.order:
+                    probe_input = self.probe_inputs[id(entry.module)]
+                    deps, used = [], set()
+                    if probe_input.requires_grad:
+                        grads = torch.autograd.grad(
+                            probe_input.sum(),
+                            [*tags, *(child_tags[c] for c in taggable)],
+                            allow_unused=True,
+                            retain_graph=True,
+                        )
+                        deps = [
+                            o
+                            for o, g in zip(self.order, grads[: len(tags)])
+                            if g is not None and o is not entry
+                        ]
+                        used = {
+                            c
+                            for c, g in zip(taggable, grads[len(tags) :])
+                            if g is not None
+                        }
+                    entry.level = 1 + max((d.level for d in deps), default=-1)
+                    holder = {
+                        c
+                        for c in children
+                        if any(m is entry.module for m in c.modules())
+                    }
+                    needs.setdefault(entry.level, set()).update(used | holder)
+        finally:
+            for hook in hooks:
+                hook.remove()
         self.tags.clear()
         self.probe_inputs.clear()
         plan = _Plan(self.order, 1 + max((e.level for e in self.order), default=-1))
@@ -284,7 +330,40 @@ class _Streamer:
             self.order
         ):  # call order: the last one of each level ends that level's pass
             plan.last_of_level[entry.level] = entry.module
+        for level, needed in needs.items():
+            plan.skippable[level] = {
+                c: shapes[c] for c in child_tags if c not in needed
+            }
         return plan
+
+    @contextlib.contextmanager
+    def skipping(
+        self, skippable: dict[nn.Module, tuple[int, float, float]]
+    ) -> Iterator[None]:
+        """Children no gathered statistic depends on return zeros of their shape instead of running."""
+
+        def stub(shape: tuple[int, float, float]):
+            channels, rows, cols = shape
+
+            def forward(*_args, **_kwargs) -> torch.Tensor:
+                height, width = self.window.height, self.window.width
+                return torch.zeros(
+                    1,
+                    channels,
+                    round(height * rows),
+                    round(width * cols),
+                    device=self.device,
+                )
+
+            return forward
+
+        for child, shape in skippable.items():
+            child.forward = stub(shape)
+        try:
+            yield
+        finally:
+            for child in skippable:
+                del child.forward
 
 
 def _windows(
@@ -343,6 +422,7 @@ def fuse_streamed(
         )
     pad_h, pad_w = height + (-height % SIZE_MULTIPLE), width + (-width % SIZE_MULTIPLE)
     streamer = _Streamer(model)
+    streamer.device = device
     out = np.empty((height, width), dtype=np.float32) if sink is None else None
 
     def keep(top: int, left: int, fused: np.ndarray) -> None:
@@ -373,8 +453,9 @@ def fuse_streamed(
         for level in range(plan.levels):
             log.info("streamed fusion: gathering pass %d of %d", level + 1, plan.levels)
             streamer.pass_level, streamer.stop_after = level, plan.last_of_level[level]
-            for y0, y1, x0, x1, window in _windows(pad_h, pad_w, core, halo):
-                run((y0, y1, x0, x1), window)
+            with streamer.skipping(plan.skippable.get(level, {})):
+                for y0, y1, x0, x1, window in _windows(pad_h, pad_w, core, halo):
+                    run((y0, y1, x0, x1), window)
             for entry in plan.modules:
                 if entry.level == level:
                     streamer._freeze(entry)
