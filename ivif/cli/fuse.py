@@ -6,6 +6,10 @@ Examples::
               --ir data/sample/ir --vi data/sample/vi --out fused/
     ivif fuse --model models/cnn.pt --ir ir.png --vi vi.png --out fused.png --mode tiled
     ivif fuse --model models:/ivif-cnn@champion --ir ir/ --vi vi/ --out out/ --format npy
+    ivif fuse --model models/cnn.pt --ir ir/ --vi vi/ --out out/ --skip-bad   # rerun: resumes
+
+Folder runs keep outputs that already exist (written atomically, so complete) unless
+``--overwrite``; ``--skip-bad`` lists unreadable or over-limit pairs instead of stopping.
 """
 
 from __future__ import annotations

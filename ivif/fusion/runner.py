@@ -20,7 +20,7 @@ import torch
 from torch import nn
 from tqdm import tqdm
 
-from ivif.allocator import freed_memory_retained
+from ivif.allocator import freed_memory_retained, release_freed_memory
 from ivif.fusion.color import fused_to_uint8
 from ivif.fusion.device import inference_mode, prepare_model
 from ivif.fusion.full import fuse_full
@@ -184,6 +184,7 @@ def fuse_pair_uint8(
         height,
         stream_above,
     )
+    release_freed_memory()  # the decoders' whole-image buffers are freed but still held by the heap
     fuse_streamed(model, pair.window_reader(), height, width, device, amp, sink=sink)
     return image
 
@@ -269,6 +270,7 @@ def fuse_files(
                     model, pair, mode, device, tile_config, amp, stream_above
                 )
                 del pair  # free the inputs before PIL copies the 8-bit image
+                release_freed_memory()
                 report.written.append(write_png(job.out, image))
                 del image
             else:

@@ -53,7 +53,7 @@ log = logging.getLogger(__name__)
 STREAM_ABOVE_PIXELS = (
     4_000_000  # ``full`` streams images larger than this (about 5 GB of activations)
 )
-CORE = 448  # output pixels per window side (a multiple of 4): 512 x 512 windows, about 0.5 GB on 2 CPU threads
+CORE = 320  # output pixels per window side (a multiple of 4): 384 x 384 windows, about 0.55 GB on 2 CPU threads
 HALO = 32  # neighbours on each side; > the receptive field of the ivif networks (multiple of 4)
 PROBE_SIZE = 64
 CPU = torch.device("cpu")
