@@ -24,7 +24,9 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from ivif.io.images import image_size  # also lifts PIL's bomb warning: ivif checks its own limit
+from ivif.io.images import (
+    image_size,  # also lifts PIL's bomb warning: ivif checks its own limit
+)
 
 SHARED = Path(
     os.environ.get("IVIF_SHARED", Path(__file__).resolve().parents[1].parent / "shared")

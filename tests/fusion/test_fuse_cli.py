@@ -85,7 +85,7 @@ def one_line_error(capsys) -> str:
 
 
 def test_wrong_checkpoint_is_one_clear_error(shared, roadscene_subset, tmp_path, capsys):
-    root, names = roadscene_subset
+    root, _ = roadscene_subset
     spec = f"upstream:transformer:{shared / 'weights' / 'upstream' / 'gan.model'}"
     assert main(["fuse", "--model", spec, "--ir", str(root / "ir"), "--vi", str(root / "vi"), "--out", str(tmp_path / "out")]) == 1
     err = one_line_error(capsys)

@@ -40,7 +40,7 @@ def test_serving_refuses_over_limit_rows_and_requests_from_headers(monkeypatch):
 
     from ivif.registry.pyfunc import FusionPyfunc, FusionRequestError
 
-    png = lambda side: base64.b64encode(flat_png(side, side)).decode()  # noqa: E731
+    png = lambda side: base64.b64encode(flat_png(side, side)).decode()
     model = FusionPyfunc()  # no weights loaded: the checks run before any fusion
     monkeypatch.setenv("IVIF_MAX_PIXELS", "5000")
     with pytest.raises(FusionRequestError, match=r"column 'ir' \(row 1\): 80x80 is 0.0 megapixels, over the limit") as caught:
