@@ -65,3 +65,12 @@ def freed_memory_retained() -> Iterator[bool]:
             libc.mallopt(_M_MMAP_MAX, DEFAULT_MMAP_MAX)
             libc.mallopt(_M_TRIM_THRESHOLD, DEFAULT_TRIM_THRESHOLD)
             libc.malloc_trim(0)
+
+
+def release_freed_memory() -> None:
+    """Hand memory freed inside the heap back to the system (``malloc_trim``), e.g. after
+    decoding a huge image whose decoder buffers are gone; a no-op outside glibc or while
+    :func:`freed_memory_retained` is active."""
+    libc = _glibc()
+    if libc is not None and _active == 0:
+        libc.malloc_trim(0)

@@ -1,13 +1,17 @@
-"""Colour conversions used by fusion: visible images are fused on their luma (Y).
+"""Colour conversions: visible images are fused on their luma (Y), colour comes back as Cb/Cr.
 
-BT.601 full-range YCbCr, the convention of the IVIF literature (and of OpenCV's
-``COLOR_RGB2YCrCb``). Works on numpy arrays or torch tensors with channels last
-(``(..., 3)``) in any float range; callers choose [0, 1] or [0, 255].
+Luma has one definition everywhere (training, fusion, evaluation, serving):
+:func:`ivif.io.images.luma`, PIL's 8-bit ``convert("L")``; :func:`rgb_to_y` is that
+luma as float32 for the training inputs. Colour restoration uses BT.601 full-range
+YCbCr (:func:`rgb_to_ycbcr`, :func:`ycbcr_to_rgb`; OpenCV's ``COLOR_RGB2YCrCb``), on
+numpy arrays with channels last (``(..., 3)``) in any float range.
 """
 
 from __future__ import annotations
 
 import numpy as np
+
+from ivif.io.images import luma
 
 # Rows: Y, Cb, Cr as weights of R, G, B.
 _RGB_TO_YCBCR = np.array(
@@ -36,6 +40,7 @@ def ycbcr_to_rgb(ycc: np.ndarray, offset: float = 0.5) -> np.ndarray:
 
 
 def rgb_to_y(rgb: np.ndarray) -> np.ndarray:
-    """(..., 3) RGB -> (...) luma, same range as the input."""
-    rgb = np.asarray(rgb, dtype=np.float32)
-    return rgb @ _RGB_TO_YCBCR[0].astype(np.float32)
+    """(..., 3) uint8 RGB -> (...) float32 luma in [0, 255]: :func:`ivif.io.images.luma`
+    (PIL's rounded 8-bit ``convert("L")``), the luma fusion and serving read, so training
+    sees exactly what inference sees."""
+    return luma(np.ascontiguousarray(rgb)).astype(np.float32)

@@ -121,3 +121,22 @@ def contrast_fusion(gain: float, offset: float, seed: int = 0):
     project.weight[0, 0] = gain
     project.bias.fill_(offset)
     return model
+
+
+def flat_png(width: int, height: int, value: int = 0) -> bytes:
+    """A valid 8-bit gray PNG of one value, built row by row: a 30000 x 30000 image is
+    ~0.9 MB of bytes without ever holding its pixels (the decompression-bomb shape)."""
+    import struct
+    import zlib
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    rows_per_block = 64
+    block = (bytes([0]) + bytes([value]) * width) * rows_per_block  # filter byte 0, then the samples
+    packer = zlib.compressobj(1)
+    parts = [packer.compress(block) for _ in range(height // rows_per_block)]
+    parts.append(packer.compress(block[: (height % rows_per_block) * (width + 1)]))
+    body = b"".join(parts) + packer.flush()
+    header = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)  # 8-bit gray, no interlace
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", body) + chunk(b"IEND", b"")

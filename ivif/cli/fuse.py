@@ -6,6 +6,10 @@ Examples::
               --ir data/sample/ir --vi data/sample/vi --out fused/
     ivif fuse --model models/cnn.pt --ir ir.png --vi vi.png --out fused.png --mode tiled
     ivif fuse --model models:/ivif-cnn@champion --ir ir/ --vi vi/ --out out/ --format npy
+    ivif fuse --model models/cnn.pt --ir ir/ --vi vi/ --out out/ --skip-bad   # rerun: resumes
+
+Folder runs keep outputs that already exist (written atomically, so complete) unless
+``--overwrite``; ``--skip-bad`` lists unreadable or over-limit pairs instead of stopping.
 """
 
 from __future__ import annotations
@@ -36,6 +40,8 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     parser.add_argument("--device", choices=DEVICE_CHOICES, default="auto", help="default: cuda when available")
     parser.add_argument("--tile-batch", type=int, help="tiles per forward pass in tiled mode (default: 4 on CPU, 64 on CUDA)")
     parser.add_argument("--no-amp", action="store_true", help="disable float16 autocast on CUDA")
+    parser.add_argument("--skip-bad", action="store_true", help="skip and list pairs that cannot be read (corrupt, unsupported, over the pixel limit, size mismatch) instead of stopping")
+    parser.add_argument("--overwrite", action="store_true", help="fuse folder pairs again even when their output already exists (default: keep complete outputs, so a rerun resumes)")
     parser.set_defaults(func=run)
     return parser
 
@@ -75,7 +81,7 @@ def run(args: argparse.Namespace) -> int:
     device = resolve_device(args.device)
     enable_model_uris(lookup_store())  # models:/ specs: the project's store, never a new one
     model = load_model_from_spec(args.model)
-    written = fuse_files(
+    report = fuse_files(
         model,
         jobs,
         mode=args.mode,
@@ -83,7 +89,16 @@ def run(args: argparse.Namespace) -> int:
         device=device,
         tile_config=tile_config_for(device) if args.tile_batch is None else TileConfig(batch_size=args.tile_batch),
         amp=not args.no_amp,
+        skip_bad=args.skip_bad,
+        skip_existing=args.ir.is_dir() and not args.overwrite,
     )
-    target = written[0] if len(written) == 1 else written[0].parent
-    print(f"fused {len(written)} pair(s) with {args.model} ({args.mode}, {device.type}) -> {target}")
+    outputs = report.written + report.existing
+    target = outputs[0] if len(jobs) == 1 and outputs else args.out
+    print(f"fused {len(report.written)} pair(s) with {args.model} ({args.mode}, {device.type}) -> {target}")
+    if report.existing:
+        print(f"kept {len(report.existing)} complete output(s) from an earlier run (--overwrite to fuse them again)")
+    if report.skipped:
+        print(f"skipped {len(report.skipped)} unreadable pair(s):")
+        for job, reason in report.skipped:
+            print(f"  {job.name}: {reason}")
     return 0

@@ -16,13 +16,8 @@ from pathlib import Path
 
 from PIL import Image
 
-from ivif.data.images import (
-    IMAGE_SUFFIXES,
-    DecodedImage,
-    ImageProblem,
-    read_ir,
-    read_vi,
-)
+from ivif.data.images import DecodedImage, ImageProblem, read_ir, read_vi
+from ivif.io.images import is_image_file
 
 # What reading one file may raise besides ImageProblem: any corrupt-data error of the
 # decoder, and PIL's decompression-bomb refusal (not a ValueError/OSError), so one bad
@@ -134,8 +129,8 @@ def validate_folder(ir_dir: str | Path, vi_dir: str | Path, skip_bad: bool = Fal
 def _images_by_stem(folder: Path, problems: list[Problem]) -> dict[str, Path]:
     by_stem: dict[str, Path] = {}
     for path in sorted(folder.iterdir()):
-        if path.name.startswith(".") or not path.is_file() or path.suffix.lower() not in IMAGE_SUFFIXES:
-            continue  # hidden files, sub-folders and non-images (README, Thumbs.db) are not pairs
+        if not is_image_file(path):
+            continue  # hidden/temporary files, sub-folders and non-images (README, Thumbs.db) are not pairs
         if path.stem in by_stem:
             problems.append(Problem(path, f"same stem as {by_stem[path.stem].name}; keep one of the two"))
             continue

@@ -1,8 +1,10 @@
 """Reading fusion inputs and writing fused images (atomically).
 
-Inputs are read the way the upstream protocol does: ``PIL.Image.convert("L") / 255`` for
-the IR image and for the visible luminance (so outputs match the reference outputs); a
-colour visible image also yields its Cb/Cr to restore after fusion.
+Inputs are read under the one image policy (:func:`ivif.io.images.read_image`: pixel
+limit from the header, EXIF orientation, 16-bit stretch) and kept as uint8: the IR image
+as its luma, the visible image as its luma plus, when it has colour, its RGB pixels to
+restore colour from. The model sees ``luma / 255`` (PIL's ``convert("L")``, the upstream
+convention), so outputs match the reference outputs.
 
 Outputs: ``png`` is 8-bit, the fused luminance clipped to [0, 1] (values are never
 stretched), RGB when the visible image is colour, else grayscale; ``npy`` is the raw
@@ -18,9 +20,10 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from ivif.data.images import IMAGE_SUFFIXES
-from ivif.fusion.color import UINT8_MAX, chroma_of, is_colour, merge_luma_chroma, to_uint8
+from ivif.fusion.color import UINT8_MAX, fused_to_uint8, is_colour
+from ivif.fusion.streamed import WindowReader, padded_reader
 from ivif.io.atomic import atomic_path
+from ivif.io.images import ImageError, images_by_stem, luma, read_image
 
 FORMAT_SUFFIXES = {"png": ".png", "npy": ".npy"}
 
@@ -29,90 +32,121 @@ FORMAT_SUFFIXES = {"png": ".png", "npy": ".npy"}
 class FusionPair:
     """One registered IR/visible pair, ready for a model.
 
-    ``ir`` and ``vi_luma`` are (H, W) float32 in [0, 1]; ``chroma`` is (H, W, 2) Cb/Cr of
-    a colour visible image, or None for grayscale.
+    ``ir`` is the (H, W) uint8 IR luma; ``vi`` the visible image, (H, W) uint8 when gray or
+    (H, W, 3) uint8 RGB when it has colour (its Cb/Cr are restored after fusion).
     """
 
     name: str
     ir: np.ndarray
-    vi_luma: np.ndarray
-    chroma: np.ndarray | None
+    vi: np.ndarray
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        return self.ir.shape
+
+    @property
+    def vi_rgb(self) -> np.ndarray | None:
+        """The colour visible image, or None when it is gray."""
+        return self.vi if self.vi.ndim == 3 else None
+
+    @property
+    def vi_luma(self) -> np.ndarray:
+        """(H, W) uint8 visible luma (:func:`ivif.io.images.luma`)."""
+        return luma(self.vi) if self.vi.ndim == 3 else self.vi
 
     def stacked(self) -> np.ndarray:
-        """(2, H, W) float32 model input [IR, VIS luma]."""
-        return np.stack((self.ir, self.vi_luma))
+        """(2, H, W) float32 model input [IR, VIS luma] in [0, 1] (whole-image: small images)."""
+        return np.stack((self.ir, self.vi_luma)).astype(np.float32) / np.float32(
+            UINT8_MAX
+        )
+
+    def window_reader(self) -> WindowReader:
+        """Windows of the model input, converted to float one window at a time (huge images)."""
+        return uint8_pair_reader(self.ir, self.vi)
 
 
-def _open(path: Path) -> Image.Image:
-    if not path.is_file():
-        raise FileNotFoundError(f"image not found: {path}")
-    try:
-        image = Image.open(path)
-        image.load()
-    except OSError as exc:
-        raise ValueError(f"cannot read image {path}: {exc}") from exc
-    return image
+def uint8_pair_reader(ir: np.ndarray, vi: np.ndarray) -> WindowReader:
+    """A window reader over (H, W) uint8 IR and (H, W) / (H, W, 3) uint8 visible pixels,
+    the visible luma and the [0, 1] scaling computed per window."""
+
+    def planes(rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
+        index = (rows[:, None], cols[None, :])
+        window = vi[index]
+        vi_luma = luma(window) if window.ndim == 3 else window
+        return np.stack((ir[index], vi_luma)).astype(np.float32) / np.float32(UINT8_MAX)
+
+    return padded_reader(planes, *ir.shape)
 
 
-def _luma_unit(image: Image.Image) -> np.ndarray:
-    """(H, W) float32 in [0, 1]: ``PIL convert("L") / 255``, the upstream convention."""
-    return np.asarray(image.convert("L"), dtype=np.float32) / np.float32(UINT8_MAX)
+def split_visible(vi: np.ndarray) -> np.ndarray:
+    """(H, W) or (H, W, 3) uint8 visible -> itself, or its one channel when its channels are equal."""
+    if vi.ndim == 3 and not is_colour(vi):
+        return np.ascontiguousarray(vi[:, :, 0])
+    return vi
 
 
 def read_gray(path: str | Path) -> np.ndarray:
-    """(H, W) float32 in [0, 1]: ``PIL convert("L") / 255``, the upstream convention."""
-    return _luma_unit(_open(Path(path)))
+    """(H, W) float32 in [0, 1]: the file's luma / 255 (PIL ``convert("L")``), the upstream convention."""
+    return read_image(path, gray=True).pixels.astype(np.float32) / np.float32(UINT8_MAX)
 
 
-def read_pair(ir_path: str | Path, vi_path: str | Path, name: str | None = None) -> FusionPair:
+def read_pair(
+    ir_path: str | Path, vi_path: str | Path, name: str | None = None
+) -> FusionPair:
     """Read a pair; raises ``ValueError`` naming both files when their sizes differ."""
     ir_path, vi_path = Path(ir_path), Path(vi_path)
-    ir_image, vi_image = _open(ir_path), _open(vi_path)
-    if ir_image.size != vi_image.size:
-        raise ValueError(
-            f"size mismatch: IR {ir_path} is {ir_image.size[0]}x{ir_image.size[1]} but visible {vi_path} is "
-            f"{vi_image.size[0]}x{vi_image.size[1]}; fusion needs registered pairs of equal size (resize or crop one)"
+    ir = read_image(ir_path, gray=True).pixels
+    vi = read_image(vi_path).pixels
+    if ir.shape[:2] != vi.shape[:2]:
+        raise ImageError(
+            f"size mismatch: IR {ir_path} is {ir.shape[1]}x{ir.shape[0]} but visible {vi_path} is "
+            f"{vi.shape[1]}x{vi.shape[0]}; fusion needs registered pairs of equal size (resize or crop one)"
         )
-    ir, vi_luma = _luma_unit(ir_image), _luma_unit(vi_image)
-    rgb = np.asarray(vi_image.convert("RGB"))
-    chroma = chroma_of(rgb) if is_colour(rgb) else None
-    return FusionPair(name or ir_path.stem, ir, vi_luma, chroma)
+    return FusionPair(name or ir_path.stem, ir, split_visible(vi))
 
 
-def write_fused(path: str | Path, fused: np.ndarray, chroma: np.ndarray | None, fmt: str) -> Path:
-    """Write the (H, W) fused luminance ``fused`` as ``fmt`` (``png`` or ``npy``), atomically."""
+def write_fused(
+    path: str | Path, fused: np.ndarray, vi_rgb: np.ndarray | None, fmt: str
+) -> Path:
+    """Write the (H, W) fused luminance ``fused`` as ``fmt`` (``png`` or ``npy``), atomically.
+
+    For ``png``, a colour ``vi_rgb`` gives back its Cb/Cr (an RGB image); else grayscale.
+    """
     path = Path(path)
     if fmt == "npy":
         with atomic_path(path, suffix=".npy") as tmp:
             np.save(tmp, fused.astype(np.float32, copy=False))
         return path
     if fmt != "png":
-        raise ValueError(f"unknown output format {fmt!r}; choose one of {', '.join(FORMAT_SUFFIXES)}")
-    image = to_uint8(merge_luma_chroma(fused, chroma) if chroma is not None else fused)
+        raise ValueError(
+            f"unknown output format {fmt!r}; choose one of {', '.join(FORMAT_SUFFIXES)}"
+        )
+    return write_png(path, fused_to_uint8(fused, vi_rgb))
+
+
+def write_png(path: str | Path, image: np.ndarray) -> Path:
+    """Write (H, W) or (H, W, 3) uint8 ``image`` as PNG, atomically."""
+    path = Path(path)
     with atomic_path(path, suffix=".png") as tmp:
-        Image.fromarray(image, mode="RGB" if image.ndim == 3 else "L").save(tmp, format="PNG")
+        Image.fromarray(image, mode="RGB" if image.ndim == 3 else "L").save(
+            tmp, format="PNG"
+        )
     return path
-
-
-def list_images(folder: Path) -> dict[str, Path]:
-    """Images in ``folder`` by stem (sorted); two files with one stem are an error."""
-    found: dict[str, Path] = {}
-    for path in sorted(folder.iterdir()):
-        if path.suffix.lower() not in IMAGE_SUFFIXES or not path.is_file():
-            continue
-        if path.stem in found:
-            raise ValueError(f"two images share the stem {path.stem!r} in {folder}: {found[path.stem].name}, {path.name}")
-        found[path.stem] = path
-    return found
 
 
 def match_pairs(ir_dir: str | Path, vi_dir: str | Path) -> list[tuple[str, Path, Path]]:
     """(stem, IR path, VIS path) for every stem in both folders; an unmatched stem is an error."""
     ir_dir, vi_dir = Path(ir_dir), Path(vi_dir)
+    listed = {}
     for folder in (ir_dir, vi_dir):
-        if not folder.is_dir():
-            raise FileNotFoundError(f"folder not found: {folder}")
-    ir, vi = list_images(ir_dir), list_images(vi_dir)
+        by_stem, duplicates = images_by_stem(folder)
+        if duplicates:
+            kept, other = duplicates[0]
+            raise ValueError(
+                f"two images share the stem {kept.stem!r} in {folder}: {kept.name}, {other.name}; keep one"
+            )
+        listed[folder] = by_stem
+    ir, vi = listed[ir_dir], listed[vi_dir]
     unmatched = sorted(set(ir) ^ set(vi))
     if unmatched:
         raise ValueError(
@@ -120,5 +154,5 @@ def match_pairs(ir_dir: str | Path, vi_dir: str | Path) -> list[tuple[str, Path,
             f"e.g. {unmatched[:3]}; remove them or fix their names"
         )
     if not ir:
-        raise ValueError(f"no images ({', '.join(IMAGE_SUFFIXES)}) found in {ir_dir}")
+        raise ValueError(f"no images found in {ir_dir}")
     return [(stem, ir[stem], vi[stem]) for stem in sorted(ir)]

@@ -1,7 +1,8 @@
 """Evaluate folders of fused images against their sources, and write the reports.
 
-Files are matched by stem (``01.png`` fused ↔ ``01.jpg`` IR ↔ ``01.bmp`` VI); the fused
-folder defines which images are evaluated. Reports are written atomically.
+Files are matched by stem (``01.png`` fused ↔ ``01.jpg`` IR ↔ ``01.bmp`` VI) with the one
+suffix set of :mod:`ivif.io.images`, skipping hidden and temporary names (a killed
+``ivif fuse`` leaves ``.01.png.XXXX.png``); the fused folder defines which images are evaluated. Reports are written atomically.
 """
 
 from __future__ import annotations
@@ -17,11 +18,11 @@ from pathlib import Path
 from tqdm import tqdm
 
 from ivif.io.atomic import atomic_write_text
+from ivif.io.images import IMAGE_SUFFIXES, images_by_stem
 from ivif.metrics.conventions import DEFAULT_CONVENTION, Convention, get_convention
 from ivif.metrics.reading import read_gray
 from ivif.metrics.suite import compute_metrics, resolve_names
 
-IMAGE_SUFFIXES = frozenset({".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp", ".pgm", ".ppm"})
 MAX_NAMES_IN_ERROR = 5
 
 
@@ -38,14 +39,10 @@ class ImageTriplet:
 def _images_by_stem(folder: Path, role: str) -> dict[str, Path]:
     if not folder.is_dir():
         raise FileNotFoundError(f"{role} folder not found: {folder}")
-    by_stem: dict[str, Path] = {}
-    for path in sorted(folder.iterdir()):
-        if path.suffix.lower() not in IMAGE_SUFFIXES or not path.is_file():
-            continue
-        if path.stem in by_stem:
-            raise ValueError(f"{role} folder {folder} has two images with stem {path.stem!r}: "
-                             f"{by_stem[path.stem].name} and {path.name}; keep one")
-        by_stem[path.stem] = path
+    by_stem, duplicates = images_by_stem(folder)  # hidden and temporary names are skipped
+    if duplicates:
+        kept, other = duplicates[0]
+        raise ValueError(f"{role} folder {folder} has two images with stem {kept.stem!r}: {kept.name} and {other.name}; keep one")
     return by_stem
 
 

@@ -9,6 +9,13 @@ Wire format (documented in the README, "Serving")::
     output  DataFrame with one string column
               fused  base64 PNG, 8-bit; RGB when vi is colour, else grayscale
 
+Limits, checked from the image headers before anything is decoded: each image obeys
+the pixel limit of the image policy (``IVIF_MAX_PIXELS``, :mod:`ivif.io.images`), and a
+request holds at most ``IVIF_MAX_REQUEST_PIXELS`` pair pixels in all (default
+:data:`DEFAULT_MAX_REQUEST_PIXELS`: 16 megapixels, about a minute of CPU). A bad row or
+request is answered HTTP 400 with the cause in ``message`` (:class:`FusionRequestError`);
+the server stays up.
+
 Images travel as encoded strings, so height and width are free per row (the signature
 has no fixed H/W) and ``mlflow models serve`` takes a plain JSON body::
 
@@ -27,10 +34,13 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
+from mlflow.exceptions import MlflowException
+from mlflow.protos.databricks_pb2 import INVALID_PARAMETER_VALUE
 from mlflow.pyfunc import PythonModel
 
 from ivif.fusion.runner import MODES as FUSION_MODES
-from ivif.registry.image_codec import decode_image, encode_png
+from ivif.io.images import ImageError, check_pixels
+from ivif.registry.image_codec import decode_image, decoded_size, encode_png
 
 CHECKPOINT_ARTIFACT = "checkpoint"
 CHECKPOINT_FILENAME = "model.pt"
@@ -45,6 +55,54 @@ RUNTIME_DISTRIBUTIONS = ("torch", "numpy", "pandas", "pillow", "scipy", "opencv-
 # The models-from-code entry file: MLflow executes it instead of unpickling an object.
 SERVED_MODEL_FILE = Path(__file__).with_name("served_model.py")
 IVIF_PACKAGE_DIR = Path(__file__).resolve().parents[1]
+DEFAULT_MAX_REQUEST_PIXELS = 16_000_000
+MAX_REQUEST_PIXELS_ENV = "IVIF_MAX_REQUEST_PIXELS"
+
+
+class FusionRequestError(MlflowException, ValueError):
+    """A request the served model refuses; ``mlflow models serve`` answers it with HTTP 400
+    and this message (``INVALID_PARAMETER_VALUE``)."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message, error_code=INVALID_PARAMETER_VALUE)
+
+
+def max_request_pixels() -> int:
+    """The per-request limit: ``$IVIF_MAX_REQUEST_PIXELS`` or :data:`DEFAULT_MAX_REQUEST_PIXELS`."""
+    import os
+
+    raw = os.environ.get(MAX_REQUEST_PIXELS_ENV, "").replace("_", "").strip()
+    if not raw:
+        return DEFAULT_MAX_REQUEST_PIXELS
+    if not raw.isdigit() or int(raw) < 1:
+        raise FusionRequestError(f"{MAX_REQUEST_PIXELS_ENV}={raw!r} on the server is not a positive number of pixels")
+    return int(raw)
+
+
+def check_request(frame: pd.DataFrame) -> None:
+    """Check every row's headers against the pixel limits before any image is decoded.
+
+    Raises :class:`ImageError` naming the row and column (each image over the image
+    policy's limit, IR and visible sizes differ) or the request (over the per-request limit).
+    """
+    total = 0
+    for row, (ir, vi) in enumerate(zip(frame[IR_COLUMN], frame[VI_COLUMN])):
+        sizes = {}
+        for column, data in ((IR_COLUMN, ir), (VI_COLUMN, vi)):
+            width, height = decoded_size(data, column, row)
+            check_pixels(width, height, f"column '{column}' (row {row})")
+            sizes[column] = (width, height)
+        if sizes[IR_COLUMN] != sizes[VI_COLUMN]:
+            (iw, ih), (vw, vh) = sizes[IR_COLUMN], sizes[VI_COLUMN]
+            raise ImageError(f"row {row}: ir is {iw}x{ih} but vi is {vw}x{vh}; a pair must be registered to the same size")
+        total += sizes[IR_COLUMN][0] * sizes[IR_COLUMN][1]
+    limit = max_request_pixels()
+    if total > limit:
+        raise ImageError(
+            f"the request holds {total / 1e6:.1f} megapixels of image pairs, over the per-request limit of "
+            f"{limit / 1e6:.1f} megapixels; send fewer or smaller pairs per request, or start the server with "
+            f"{MAX_REQUEST_PIXELS_ENV}=<pixels>"
+        )
 
 
 def fusion_signature():
@@ -98,7 +156,9 @@ def fuse_encoded_pair(model, ir_b64: str, vi_b64: str, mode: str = DEFAULT_MODE,
 
     ir = decode_image(ir_b64, IR_COLUMN, grayscale=True)
     vi = decode_image(vi_b64, VI_COLUMN)
-    return encode_png(fuse_uint8_pair(model, ir, vi, mode, device or torch.device("cpu")))
+    fused = fuse_uint8_pair(model, ir, vi, mode, device or torch.device("cpu"))
+    del ir, vi
+    return encode_png(fused)
 
 
 def check_mode(mode: str) -> str:
@@ -120,9 +180,15 @@ class FusionPyfunc(PythonModel):
         self.model = prepare_model(load_model(context.artifacts[CHECKPOINT_ARTIFACT]), self.device)
 
     def predict(self, context, model_input: pd.DataFrame, params: dict[str, Any] | None = None) -> pd.DataFrame:
-        frame = as_pair_frame(model_input)
-        mode = check_mode((params or {}).get(MODE_PARAM, DEFAULT_MODE))
-        fused = [fuse_encoded_pair(self.model, ir, vi, mode, self.device) for ir, vi in zip(frame[IR_COLUMN], frame[VI_COLUMN])]
+        try:
+            frame = as_pair_frame(model_input)
+            mode = check_mode((params or {}).get(MODE_PARAM, DEFAULT_MODE))
+            check_request(frame)
+            fused = [fuse_encoded_pair(self.model, ir, vi, mode, self.device) for ir, vi in zip(frame[IR_COLUMN], frame[VI_COLUMN])]
+        except FusionRequestError:
+            raise
+        except ValueError as exc:  # bad input (ImageError is one): HTTP 400 with the cause, not a 500 with a trace
+            raise FusionRequestError(str(exc)) from None
         return pd.DataFrame({FUSED_COLUMN: fused})
 
 

@@ -7,6 +7,7 @@ import pytest
 from PIL import Image
 
 from ivif.data.images import ImageProblem, decode_png, encode_png, read_ir, read_vi
+from ivif.io.images import ImageTooLarge, stretch_to_uint8
 
 RNG = np.random.default_rng(0)
 GRAY = RNG.integers(0, 256, (12, 10), dtype=np.uint8)
@@ -66,10 +67,22 @@ def test_opaque_alpha_is_dropped_transparent_is_rejected(tmp_path):
     assert np.array_equal(read_ir(_save(tmp_path, "la.png", Image.fromarray(la, "LA"))).pixels, GRAY)
 
 
-def test_16_bit_is_rejected_with_fix(tmp_path):
-    path = _save(tmp_path, "deep.png", Image.fromarray(GRAY.astype(np.uint16) * 257))
-    with pytest.raises(ImageProblem, match="not 8-bit; convert it"):
+def test_16_bit_is_stretched_by_the_declared_rule(tmp_path):
+    deep = (GRAY.astype(np.uint16) * 257)
+    path = _save(tmp_path, "deep.png", Image.fromarray(deep))
+    ir = read_ir(path)
+    assert ir.source_mode.startswith("I") and ir.conversion == "stretch-16bit"
+    assert np.array_equal(ir.pixels, stretch_to_uint8(deep))
+    assert ir.pixels.min() == 0 and ir.pixels.max() == 255  # the 0.5/99.5 % percentiles span 0..255
+
+
+def test_over_the_pixel_limit_is_refused_before_decoding(tmp_path, monkeypatch):
+    path = _save(tmp_path, "big.png", Image.fromarray(GRAY, "L"))
+    monkeypatch.setenv("IVIF_MAX_PIXELS", "100")
+    with pytest.raises(ImageTooLarge, match=r"big.png: 10x12 .*IVIF_MAX_PIXELS"):
         read_ir(path)
+    with pytest.raises(ImageTooLarge):
+        decode_png(encode_png(GRAY), "shard x/01")
 
 
 def test_truncated_and_garbage_files_are_reported(tmp_path):

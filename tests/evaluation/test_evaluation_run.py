@@ -71,7 +71,7 @@ def test_array_fusion_equals_ivif_fuse_on_files(tmp_path):
     Image.fromarray(ir).save(tmp_path / "ir.png")
     Image.fromarray(vi).save(tmp_path / "vi.png")
     model = contrast_fusion(**STRONG)
-    (written,) = fuse_files(model, [FusionJob("x", tmp_path / "ir.png", tmp_path / "vi.png", tmp_path / "f.png")], progress=False)
+    (written,) = fuse_files(model, [FusionJob("x", tmp_path / "ir.png", tmp_path / "vi.png", tmp_path / "f.png")], progress=False).written
     from_files = np.asarray(Image.open(written))
     assert from_files.shape == (19, 26, 3)
     assert np.array_equal(fuse_uint8_pair(model, ir, vi), from_files)

@@ -80,7 +80,16 @@ def test_unreadable_image_is_named(folders, capsys):
     root, _ = folders
     (root / "fused" / "b.png").write_bytes(b"garbage")
     assert main(_args(root)) == 1
-    assert "cannot read image" in capsys.readouterr().err
+    assert "b.png: not a readable image" in capsys.readouterr().err
+
+
+def test_hidden_and_temporary_leftovers_are_not_images(folders):
+    root, _ = folders
+    expected = match_by_stem(root / "ir", root / "vi", root / "fused")
+    (root / "fused" / ".b.png.x1y2z3.png").write_bytes(b"")  # what a killed `ivif fuse` left before
+    (root / "fused" / "c.png.tmp").write_bytes(b"")
+    (root / "ir" / ".hidden.png").write_bytes(b"")
+    assert match_by_stem(root / "ir", root / "vi", root / "fused") == expected
 
 
 def test_empty_or_missing_folders(tmp_path):

@@ -32,3 +32,23 @@ def test_line_wrapped_base64_is_accepted():
     encoded = encode_png(image)
     wrapped = "\n".join(encoded[i : i + 76] for i in range(0, len(encoded), 76))  # as `base64 file.png` prints
     assert np.array_equal(decode_image(wrapped, "ir"), image)
+
+
+def test_serving_refuses_over_limit_rows_and_requests_from_headers(monkeypatch):
+    import pandas as pd
+    from ivif_testkit import flat_png
+
+    from ivif.registry.pyfunc import FusionPyfunc, FusionRequestError
+
+    png = lambda side: base64.b64encode(flat_png(side, side)).decode()
+    model = FusionPyfunc()  # no weights loaded: the checks run before any fusion
+    monkeypatch.setenv("IVIF_MAX_PIXELS", "5000")
+    with pytest.raises(FusionRequestError, match=r"column 'ir' \(row 1\): 80x80 is 0.0 megapixels, over the limit") as caught:
+        model.predict(None, pd.DataFrame({"ir": [png(60), png(80)], "vi": [png(60), png(80)]}))
+    assert caught.value.get_http_status_code() == 400
+    monkeypatch.delenv("IVIF_MAX_PIXELS")
+    monkeypatch.setenv("IVIF_MAX_REQUEST_PIXELS", "6000")
+    with pytest.raises(FusionRequestError, match="0.0 megapixels of image pairs, over the per-request limit .*IVIF_MAX_REQUEST_PIXELS"):
+        model.predict(None, pd.DataFrame({"ir": [png(60), png(60)], "vi": [png(60), png(60)]}))
+    with pytest.raises(FusionRequestError, match="row 0: ir is 60x60 but vi is 70x70"):
+        model.predict(None, pd.DataFrame({"ir": [png(60)], "vi": [png(70)]}))

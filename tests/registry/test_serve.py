@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import os
 import signal
 import socket
@@ -13,6 +14,7 @@ from pathlib import Path
 import httpx
 import numpy as np
 import pytest
+from ivif_testkit import flat_png
 
 from ivif.registry import CHAMPION, move_alias
 from ivif.registry.image_codec import decode_image, encode_png
@@ -41,7 +43,7 @@ def wait_until_up(url: str, proc: subprocess.Popen, log: Path) -> None:
     raise AssertionError(f"mlflow models serve not up after {STARTUP_TIMEOUT_S}s:\n{log.read_text()[-3000:]}")
 
 
-@pytest.mark.slow  # ~15 s alone, up to ~45 s on a loaded 2-core machine
+@pytest.mark.slow  # ~25 s alone, up to ~60 s on a loaded 2-core machine
 def test_served_champion_fuses_an_image_pair(registered_cnn, tmp_path):
     import mlflow
 
@@ -68,7 +70,18 @@ def test_served_champion_fuses_an_image_pair(registered_cnn, tmp_path):
         assert fused.shape == (21, 30) and fused.dtype == np.uint8  # grayscale pair -> grayscale
 
         bad = httpx.post(f"{url}/invocations", json={"dataframe_records": [{"ir": "xx", "vi": "yy"}]}, timeout=60)
-        assert bad.status_code >= 400 and "column 'ir'" in bad.text
+        assert bad.status_code == 400 and "column 'ir'" in bad.json()["message"]
+
+        # Small files, huge images: refused from their headers, before anything is decoded.
+        for side, cause in ((12000, "over the per-request limit of 16.0 megapixels"),
+                            (30000, "column 'ir' (row 0): 30000x30000 is 900.0 megapixels, over the limit of 150.0")):
+            png = base64.b64encode(flat_png(side, side)).decode("ascii")  # ~0.6 MB / ~4 MB
+            huge = httpx.post(f"{url}/invocations", json={"dataframe_records": [{"ir": png, "vi": png}]}, timeout=60)
+            assert huge.status_code == 400, huge.text[:500]
+            answer = huge.json()
+            assert answer["error_code"] == "INVALID_PARAMETER_VALUE" and cause in answer["message"]
+        again = httpx.post(f"{url}/invocations", json=body, timeout=60)  # the server is still up
+        assert again.status_code == 200 and again.json() == response.json()
     finally:
         os.killpg(proc.pid, signal.SIGTERM)
         proc.wait(timeout=30)

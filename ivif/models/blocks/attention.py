@@ -31,6 +31,7 @@ def affine_channel_attention(
     temperature: torch.Tensor,
     merge_weight: torch.Tensor,
     merge_bias: torch.Tensor,
+    statistics: tuple[torch.Tensor, torch.Tensor, int] | None = None,
 ) -> torch.Tensor:
     """Multi-head channel self-attention with per-channel affine q, k, v.
 
@@ -48,15 +49,14 @@ def affine_channel_attention(
         qkv_scale, qkv_shift: (C, 3, heads) a and b for q, k, v.
         temperature: (heads,).
         merge_weight: (C, heads); merge_bias: (C,).
+        statistics: (G, S, N) to use instead of those of ``x`` (streamed fusion of a huge
+            image passes the whole image's while ``x`` is one tile).
     Returns:
         (B, C, N).
     """
-    pixels = x.shape[-1]
     # Statistics in float64 and outside autocast: the expansion subtracts large terms.
     with torch.autocast(device_type=x.device.type, enabled=False):
-        x64 = x.double()
-        gram = x64 @ x64.transpose(1, 2)  # (B, C, C)
-        sums = x64.sum(dim=-1)  # (B, C)
+        gram, sums, pixels = channel_statistics(x) if statistics is None else statistics
         scale, shift = qkv_scale.double().permute(1, 2, 0), qkv_shift.double().permute(1, 2, 0)  # (3, heads, C)
         (a_q, a_k, a_v), (b_q, b_k, b_v) = scale, shift
 
@@ -78,6 +78,13 @@ def affine_channel_attention(
     return torch.baddbmm(offset.to(x.dtype)[..., None], mixing.to(x.dtype), x)
 
 
+def channel_statistics(x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, int]:
+    """(B, C, N) -> float64 Gram matrix (B, C, C), channel sums (B, C) and N: all the
+    attention map of :func:`affine_channel_attention` depends on."""
+    x64 = x.double()
+    return x64 @ x64.transpose(1, 2), x64.sum(dim=-1), x.shape[-1]
+
+
 class ChannelSelfAttention(nn.Module):
     """Multi-head channel self-attention; shapes (B, C, H, W) -> (B, C, H, W).
 
@@ -95,7 +102,7 @@ class ChannelSelfAttention(nn.Module):
         # Merges the heads of each channel back into one channel.
         self.merge = nn.Conv2d(channels * heads, channels, kernel_size=1, groups=channels)
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
+    def forward(self, x: torch.Tensor, statistics: tuple[torch.Tensor, torch.Tensor, int] | None = None) -> torch.Tensor:
         batch, channels, height, width = x.shape
         out = affine_channel_attention(
             x.reshape(batch, channels, height * width),
@@ -104,6 +111,7 @@ class ChannelSelfAttention(nn.Module):
             self.temperature.view(self.heads),
             self.merge.weight.view(channels, self.heads),
             self.merge.bias,
+            statistics,
         )
         return out.view(batch, channels, height, width)
 
