@@ -55,6 +55,7 @@ class Policy(str, enum.Enum):
 
 # The paper's paradigm names: the one map between them and the policies.
 _ALIASES = {"sptp": Policy.STRICT, "uptp": Policy.UNPAIRED, "aptp": Policy.ARBITRARY}
+PARADIGMS = tuple(_ALIASES)  # ("sptp", "uptp", "aptp"), as params and study files spell them
 
 
 def paradigm_name(policy: str | Policy) -> str:

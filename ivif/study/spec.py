@@ -39,8 +39,9 @@ from typing import Any
 import yaml
 
 from ivif.evaluation.config import EvaluateConfig
+from ivif.pairing.policies import PARADIGMS
 from ivif.params import ParamsError, from_mapping
-from ivif.training.config import PARADIGMS, TrainConfig
+from ivif.training.config import TrainConfig
 
 ALL = "all"  # n: all = every train image
 CONSTRAINTS = ("none", "across", "within")

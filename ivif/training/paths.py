@@ -54,7 +54,8 @@ class RunPaths:
 
     @property
     def loss_png(self) -> Path:
-        return self.out_dir / REPORT_DIR / "loss.png"
+        """The loss curve drawn from :attr:`plots` (same folder and stem, ``.png``)."""
+        return self.plots.with_suffix(".png")
 
     @property
     def previews_png(self) -> Path:
