@@ -28,9 +28,7 @@ from ivif.io.images import (
     image_size,  # also lifts PIL's bomb warning: ivif checks its own limit
 )
 
-SHARED = Path(
-    os.environ.get("IVIF_SHARED", Path(__file__).resolve().parents[1].parent / "shared")
-)
+SHARED = Path(os.environ.get("IVIF_SHARED", Path(__file__).resolve().parents[1].parent / "shared"))
 PAIR = ("msrs13", "00004N.png")  # 640 x 480, colour visible
 MODEL = f"upstream:cnn:{SHARED / 'weights' / 'upstream' / 'cnn.model'}"
 GOAL_BYTES = 2 * 1024**3
@@ -42,9 +40,7 @@ def tiled_up(image: np.ndarray, size: int) -> np.ndarray:
     reps = (size // image.shape[0] + 2, size // image.shape[1] + 2)
     flipped = np.concatenate((image, image[::-1]), axis=0)
     block = np.concatenate((flipped, flipped[:, ::-1]), axis=1)
-    tiles = np.tile(
-        block, (reps[0] // 2 + 1, reps[1] // 2 + 1) + (1,) * (image.ndim - 2)
-    )
+    tiles = np.tile(block, (reps[0] // 2 + 1, reps[1] // 2 + 1) + (1,) * (image.ndim - 2))
     return np.ascontiguousarray(tiles[:size, :size])
 
 
@@ -69,9 +65,7 @@ def child(ir: str, vi: str, out: str, threads: int) -> None:
     from ivif.fusion import FusionJob, fuse_files
     from ivif.models.spec import load_model_from_spec
 
-    class Progress(
-        logging.Handler
-    ):  # when and at what peak RSS each phase starts, to stderr
+    class Progress(logging.Handler):  # when and at what peak RSS each phase starts, to stderr
         def emit(self, record: logging.LogRecord) -> None:
             peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
             print(
@@ -115,18 +109,14 @@ def measure(ir: Path, vi: Path, out: Path, threads: int) -> tuple[float, int]:
     proc.returncode = os.waitstatus_to_exitcode(status)
     if proc.returncode:
         raise SystemExit(f"child failed with exit code {proc.returncode}")
-    return json.loads(stdout.decode().strip().splitlines()[-1])[
-        "seconds"
-    ], usage.ru_maxrss * 1024  # Linux: kB
+    return json.loads(stdout.decode().strip().splitlines()[-1])["seconds"], usage.ru_maxrss * 1024  # Linux: kB
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--size", type=int, default=12000)
     parser.add_argument("--threads", type=int, default=2)
-    parser.add_argument(
-        "--child", nargs=3, metavar=("IR", "VI", "OUT"), help=argparse.SUPPRESS
-    )
+    parser.add_argument("--child", nargs=3, metavar=("IR", "VI", "OUT"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
         child(*args.child, args.threads)
@@ -142,19 +132,13 @@ def main() -> None:
             seconds, peak = measure(ir, vi, folder / "fused.png", args.threads)
             assert image_size(folder / "fused.png") == image_size(vi)
             rows.append((label, pixels, seconds, peak))
-    print(
-        f"ivif fuse, released CNN, full mode, CPU, {args.threads} thread(s); peak RSS of the fusing process"
-    )
+    print(f"ivif fuse, released CNN, full mode, CPU, {args.threads} thread(s); peak RSS of the fusing process")
     print(f"{'pair':>12} {'MP':>7} {'seconds':>9} {'s/MP':>7} {'peak RSS (MB)':>14}")
     for label, pixels, seconds, peak in rows:
-        print(
-            f"{label:>12} {pixels / 1e6:7.1f} {seconds:9.1f} {seconds / (pixels / 1e6):7.2f} {peak / 1024**2:14.0f}"
-        )
+        print(f"{label:>12} {pixels / 1e6:7.1f} {seconds:9.1f} {seconds / (pixels / 1e6):7.2f} {peak / 1024**2:14.0f}")
     big = rows[-1]
     ratio = (big[2] / big[1]) / (rows[0][2] / rows[0][1])
-    print(
-        f"time per megapixel: {ratio:.2f}x the 640x480 figure; peak RSS {'under' if big[3] < GOAL_BYTES else 'OVER'} the 2 GB goal"
-    )
+    print(f"time per megapixel: {ratio:.2f}x the 640x480 figure; peak RSS {'under' if big[3] < GOAL_BYTES else 'OVER'} the 2 GB goal")
 
 
 if __name__ == "__main__":

@@ -82,7 +82,9 @@ def build_cache(images: Path, dest: Path) -> tuple[ImageCache, list[Path], list[
     vi_files = [images / "vi" / f.name for f in ir_files]
     if not ir_files:
         raise SystemExit(f"{images}/ir: no PNG files; pass --images DIR with ir/ and vi/ PNG pairs")
-    records = ((f.stem, np.asarray(Image.open(f).convert("L")), np.asarray(Image.open(v).convert("RGB"))) for f, v in zip(ir_files, vi_files))
+    records = (
+        (f.stem, np.asarray(Image.open(f).convert("L")), np.asarray(Image.open(v).convert("RGB"))) for f, v in zip(ir_files, vi_files)
+    )
     write_cache(dest, records, {"dataset": images.name})
     return ImageCache(dest), ir_files, vi_files
 
@@ -96,7 +98,9 @@ def main() -> None:
     torch.set_num_threads(1)
     with tempfile.TemporaryDirectory() as tmp:
         cache, ir_files, vi_files = build_cache(args.images, Path(tmp) / "cache")
-        manifest = plan_manifest("bench", cache, cache, "arbitrary", ir_dataset=args.images.name, vis_dataset=args.images.name, split="train")
+        manifest = plan_manifest(
+            "bench", cache, cache, "arbitrary", ir_dataset=args.images.name, vis_dataset=args.images.name, split="train"
+        )
         cached = PairDataset(manifest, cache, cache, patch_size=PATCH)
         png = PngPairs(ir_files, vi_files, manifest.at(0, np.arange(len(manifest))), PATCH)
         print(f"{args.images}: {len(cache)} pairs, APTP manifest of {len(manifest)}, patches {PATCH}x{PATCH}, {os.cpu_count()} CPUs")

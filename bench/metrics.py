@@ -125,8 +125,9 @@ def bench_device(height: int, width: int, device: str, batch: int, repeats: int)
             for name in METRIC_NAMES
         }
         worst_name = max(worst, key=worst.get)
-        print(f"{str(dtype):<15}{per_image:.5f} s/image; largest relative difference to CPU float64: "
-              f"{worst[worst_name]:.2e} ({worst_name})")
+        print(
+            f"{str(dtype):<15}{per_image:.5f} s/image; largest relative difference to CPU float64: {worst[worst_name]:.2e} ({worst_name})"
+        )
 
 
 def main(argv: list[str] | None = None) -> None:

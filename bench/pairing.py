@@ -114,7 +114,7 @@ def main() -> None:
         print(json.dumps(measure(args.child, args.n, args.trace)))
         return
 
-    print(f"N = {args.n}: {args.n ** 2:,} APTP combinations, {SAMPLES_PER_IMAGE * args.n:,} sampled pairs")
+    print(f"N = {args.n}: {args.n**2:,} APTP combinations, {SAMPLES_PER_IMAGE * args.n:,} sampled pairs")
     print(f"{'method':30s} {'pairs':>12s} {'wall s':>8s} {'peak RSS MB':>12s} {'tracemalloc MB':>15s}")
     for method in METHODS:
         if method == "upstream exhaustive" and args.skip_upstream_exhaustive:

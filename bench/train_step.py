@@ -75,8 +75,7 @@ def png_pairs(images: Path) -> tuple[list[Path], list[Path]]:
 def build_cache_and_manifest(ir_files: list[Path], vi_files: list[Path], root: Path) -> tuple[Path, Path]:
     """The PNG pairs as an ivif cache plus an APTP manifest over it."""
     records = (
-        (f.stem, np.asarray(Image.open(f).convert("L")), np.asarray(Image.open(v).convert("RGB")))
-        for f, v in zip(ir_files, vi_files)
+        (f.stem, np.asarray(Image.open(f).convert("L")), np.asarray(Image.open(v).convert("RGB"))) for f, v in zip(ir_files, vi_files)
     )
     cache_dir = write_cache(root / "cache" / DATASET / "train", records, {"dataset": DATASET})
     cache = ImageCache(cache_dir)
@@ -251,15 +250,25 @@ def main() -> None:
     device = resolve_device(args.device)
     ir_files, vi_files = png_pairs(args.images)
     where = torch.cuda.get_device_name(device) if device.type == "cuda" else f"{torch.get_num_threads()} threads"
-    print(f"device {device} ({where}), batch {args.batch}, patch {args.patch}, {len(ir_files)} PNG pairs from "
-          f"{args.images}, {args.workers} loader workers, median of {args.steps} steps after {args.warmup} warm-up")
+    print(
+        f"device {device} ({where}), batch {args.batch}, patch {args.patch}, {len(ir_files)} PNG pairs from "
+        f"{args.images}, {args.workers} loader workers, median of {args.steps} steps after {args.warmup} warm-up"
+    )
     print(f"{'model':<12}{'path':<10}{'s/step':>9}{'patches/s':>11}{'mean loss':>11}")
     with tempfile.TemporaryDirectory(prefix="ivif-bench-") as tmp:
         cache_dir, manifest_dir = build_cache_and_manifest(ir_files, vi_files, Path(tmp))
         for model_name in args.models:
             config = TrainConfig(
-                model=model_name, manifest="aptp", batch_size=args.batch, patch_size=args.patch, device=args.device,
-                epochs=RUN_EPOCHS, schedule="constant", eval_images=0, num_workers=args.workers, compile=args.compile,
+                model=model_name,
+                manifest="aptp",
+                batch_size=args.batch,
+                patch_size=args.patch,
+                device=args.device,
+                epochs=RUN_EPOCHS,
+                schedule="constant",
+                eval_images=0,
+                num_workers=args.workers,
+                compile=args.compile,
             )
             out = Path(tmp) / "out" / model_name
             paths = RunPaths(manifest_dir, cache_dir, cache_dir, None, out, out / "metrics.json", out / "loss.csv")
@@ -270,8 +279,10 @@ def main() -> None:
             if not args.skip_upstream:
                 print(f"{model_name:<12}speed-up ivif/upstream: {figures['upstream'][0] / figures['ivif'][0]:.2f}x")
             data, model = figures["data"][0], figures["model"][0]
-            print(f"{model_name:<12}bottleneck: {'data path' if data > model else 'model'} "
-                  f"(data {args.batch / data:.0f} vs model {args.batch / model:.0f} patches/s)")
+            print(
+                f"{model_name:<12}bottleneck: {'data path' if data > model else 'model'} "
+                f"(data {args.batch / data:.0f} vs model {args.batch / model:.0f} patches/s)"
+            )
 
 
 if __name__ == "__main__":

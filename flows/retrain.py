@@ -121,7 +121,9 @@ def retrain_flow(overrides: list[str] | None = None, trainer: str = "engine", re
     """
     logger = get_run_logger()
     if params_path is not None:
-        raise ProjectError(f"params_path={params_path!r}: a run cannot choose its project; this deployment runs in the project it was served from (serve it from another project's --params instead)")
+        raise ProjectError(
+            f"params_path={params_path!r}: a run cannot choose its project; this deployment runs in the project it was served from (serve it from another project's --params instead)"
+        )
     project = bound_project()
     root = project.root
     overrides = check_run_overrides(overrides or [])
@@ -132,7 +134,9 @@ def retrain_flow(overrides: list[str] | None = None, trainer: str = "engine", re
     data_stages = check_targets(config.data_stages, root) if refresh else []
     manifest_stages = check_targets(config.manifest_stages, root) if refresh else []
     ensure_concurrency_limit(config.concurrency_limit)
-    with held_slot(config.concurrency_limit, root / config.out_dir, slots=CONCURRENCY_SLOTS, timeout_s=config.lock_timeout_s, lease_s=config.lease_s):
+    with held_slot(
+        config.concurrency_limit, root / config.out_dir, slots=CONCURRENCY_SLOTS, timeout_s=config.lock_timeout_s, lease_s=config.lease_s
+    ):
         if refresh:
             retried = refresh_data.with_options(retries=config.fetch_retries, retry_delay_seconds=config.retry_delay_s)
             retried(data_stages, str(root))
@@ -199,10 +203,19 @@ def run_once(args) -> int:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m flows.retrain", description=__doc__.splitlines()[0])
     actions = parser.add_subparsers(dest="action", required=True, metavar="ACTION")
-    for name, func, help_text in (("serve", serve, "serve the scheduled deployment (needs a Prefect server)"), ("run", run_once, "retrain once, now")):
+    for name, func, help_text in (
+        ("serve", serve, "serve the scheduled deployment (needs a Prefect server)"),
+        ("run", run_once, "retrain once, now"),
+    ):
         sub = actions.add_parser(name, help=help_text)
-        sub.add_argument("overrides", nargs="*", metavar="train.KEY=VALUE", help="allowed params overrides (README: what a run parameter may change)")
-        sub.add_argument("--params", default=DEFAULT_PARAMS, help="the project's params file; its folder is the project the runs are bound to (default: params.yaml)")
+        sub.add_argument(
+            "overrides", nargs="*", metavar="train.KEY=VALUE", help="allowed params overrides (README: what a run parameter may change)"
+        )
+        sub.add_argument(
+            "--params",
+            default=DEFAULT_PARAMS,
+            help="the project's params file; its folder is the project the runs are bound to (default: params.yaml)",
+        )
         sub.add_argument("--trainer", default="engine", help="trainer name (default: engine, ivif's training engine)")
         sub.add_argument("--no-refresh", action="store_true", help="skip the DVC data and manifest stages")
         sub.set_defaults(func=func)

@@ -157,7 +157,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--jobs", type=int, default=1, help="cells at once (local processes or LocalCluster workers)")
     parser.add_argument("--cluster", metavar="local|ADDRESS", help="run on Dask: 'local' starts a LocalCluster, or tcp://host:port")
     parser.add_argument("--threads", type=int, help="torch threads per cell (default: cores/jobs locally, 1 on a remote cluster)")
-    parser.add_argument("--gpu-per-cell", type=float, default=0.0, help="fractional GPU resource per cell on Dask workers started with --resources GPU=1")
+    parser.add_argument(
+        "--gpu-per-cell", type=float, default=0.0, help="fractional GPU resource per cell on Dask workers started with --resources GPU=1"
+    )
     parser.add_argument("--gpus", type=int, default=0, help="GPU resource of each LocalCluster worker (with --cluster local)")
     parser.add_argument("--dry-run", action="store_true", help="list cells with status and estimated hours; run nothing")
     args = parser.parse_args(argv)

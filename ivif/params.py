@@ -56,9 +56,7 @@ def from_mapping(cls: type[T], values: Mapping[str, Any], where: str = "") -> T:
     fields = {f.name: f for f in dataclasses.fields(cls) if f.init}
     unknown = sorted(set(values) - set(fields))
     if unknown:
-        raise ParamsError(
-            f"params section '{where}' has unknown key(s) {unknown}; valid keys are {sorted(fields)}"
-        )
+        raise ParamsError(f"params section '{where}' has unknown key(s) {unknown}; valid keys are {sorted(fields)}")
     hints = typing.get_type_hints(cls)
     kwargs = {}
     for key, value in values.items():

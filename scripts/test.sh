@@ -7,4 +7,5 @@ export DO_NOT_TRACK=1 DVC_NO_ANALYTICS=1 MLFLOW_DISABLE_TELEMETRY=true PREFECT_S
 export OMP_NUM_THREADS=${OMP_NUM_THREADS:-2}
 .venv/bin/lint-imports   # layers import only downward (pyproject [tool.importlinter])
 .venv/bin/ruff check .   # lint (pyproject [tool.ruff])
+.venv/bin/ruff format --check .   # formatting (pyproject [tool.ruff.format])
 .venv/bin/python -m pytest "$@"

@@ -49,9 +49,7 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     shard.add_argument("dataset")
     shard.add_argument("--raw", metavar="DIR", help="fetched dataset (default: <data.raw_root>/<dataset>)")
     shard.add_argument("--out", metavar="DIR", help="shard folder (default: <data.shard_root>/<dataset>)")
-    shard.add_argument(
-        "--skip-bad", action="store_true", default=None, help="leave out and list bad pairs (default: shard.skip_bad)"
-    )
+    shard.add_argument("--skip-bad", action="store_true", default=None, help="leave out and list bad pairs (default: shard.skip_bad)")
     _common(shard)
     shard.set_defaults(func=run_shard)
 
@@ -62,11 +60,11 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     _common(cache)
     cache.set_defaults(func=run_cache)
 
-    verify = actions.add_parser(
-        "verify", help="check shards and caches against the hashes recorded when they were written"
-    )
+    verify = actions.add_parser("verify", help="check shards and caches against the hashes recorded when they were written")
     verify.add_argument(
-        "targets", nargs="*", metavar="DATASET|PATH",
+        "targets",
+        nargs="*",
+        metavar="DATASET|PATH",
         help="dataset names, shard folders or cache folders (default: every dataset of data.datasets)",
     )
     verify.add_argument("--params", default=DEFAULT_PARAMS, help="params file (default: params.yaml)")
@@ -92,8 +90,10 @@ def run_list(args) -> int:
     for spec in DATASETS.values():
         counts = ", ".join(f"{split} {n}" for split, n in spec.expected_pairs.items())
         origin = spec.sources[0].url if spec.sources else f"import only: {spec.import_hint}"
-        print(f"{spec.name:10s} {spec.title}\n{'':10s} pairs: {counts}; files: {spec.file_pattern}\n"
-              f"{'':10s} source: {origin}\n{'':10s} licence: {spec.licence}")
+        print(
+            f"{spec.name:10s} {spec.title}\n{'':10s} pairs: {counts}; files: {spec.file_pattern}\n"
+            f"{'':10s} source: {origin}\n{'':10s} licence: {spec.licence}"
+        )
     return 0
 
 

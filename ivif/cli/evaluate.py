@@ -33,7 +33,9 @@ def adhoc_out_dir(root: str | Path = ".", now: float | None = None) -> Path:
 def add_parser(subparsers) -> argparse.ArgumentParser:
     parser = subparsers.add_parser("evaluate", help="score a model on a held-out split (metrics JSON, per-image CSV, grid)")
     parser.add_argument("--model", required=True, metavar="SPEC", help="checkpoint path, upstream:<model>:<path> or models:/NAME@ALIAS")
-    parser.add_argument("--data", metavar="DIR", help="cache split to score (default: <data.cache_root>/<evaluate.dataset>/<evaluate.split>)")
+    parser.add_argument(
+        "--data", metavar="DIR", help="cache split to score (default: <data.cache_root>/<evaluate.dataset>/<evaluate.split>)"
+    )
     parser.add_argument("--params", default=DEFAULT_PARAMS, help="params file (default: params.yaml)")
     parser.add_argument("--out-dir", metavar="DIR", help="folder of the outputs not named below (default: runs/evaluate/<UTC time>/)")
     parser.add_argument("--metrics-file", metavar="JSON", help="mean scores (default: <out-dir>/metrics.json)")

@@ -31,17 +31,31 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
         description="Fuse infrared/visible pairs. Colour visible images are fused on their luminance and "
         "keep their colour; grayscale stays grayscale.",
     )
-    parser.add_argument("--model", required=True, metavar="SPEC", help="upstream:<cnn|transformer|gan>:PATH, an ivif checkpoint PATH, or models:/NAME@ALIAS")
+    parser.add_argument(
+        "--model", required=True, metavar="SPEC", help="upstream:<cnn|transformer|gan>:PATH, an ivif checkpoint PATH, or models:/NAME@ALIAS"
+    )
     parser.add_argument("--ir", required=True, type=Path, help="infrared image or folder")
     parser.add_argument("--vi", required=True, type=Path, help="visible image or folder (same stems as --ir)")
     parser.add_argument("--out", required=True, type=Path, help="output file (single pair) or folder")
-    parser.add_argument("--mode", choices=MODE_CHOICES, default="full", help="full: one padded pass (default); tiled: the upstream 128-px tile protocol")
-    parser.add_argument("--format", choices=FORMATS, default="png", dest="fmt", help="png: 8-bit image (default); npy: raw float32 fused luminance")
+    parser.add_argument(
+        "--mode", choices=MODE_CHOICES, default="full", help="full: one padded pass (default); tiled: the upstream 128-px tile protocol"
+    )
+    parser.add_argument(
+        "--format", choices=FORMATS, default="png", dest="fmt", help="png: 8-bit image (default); npy: raw float32 fused luminance"
+    )
     parser.add_argument("--device", choices=DEVICE_CHOICES, default="auto", help="default: cuda when available")
     parser.add_argument("--tile-batch", type=int, help="tiles per forward pass in tiled mode (default: 4 on CPU, 64 on CUDA)")
     parser.add_argument("--no-amp", action="store_true", help="disable float16 autocast on CUDA")
-    parser.add_argument("--skip-bad", action="store_true", help="skip and list pairs that cannot be read (corrupt, unsupported, over the pixel limit, size mismatch) instead of stopping")
-    parser.add_argument("--overwrite", action="store_true", help="fuse folder pairs again even when their output already exists (default: keep complete outputs, so a rerun resumes)")
+    parser.add_argument(
+        "--skip-bad",
+        action="store_true",
+        help="skip and list pairs that cannot be read (corrupt, unsupported, over the pixel limit, size mismatch) instead of stopping",
+    )
+    parser.add_argument(
+        "--overwrite",
+        action="store_true",
+        help="fuse folder pairs again even when their output already exists (default: keep complete outputs, so a rerun resumes)",
+    )
     parser.set_defaults(func=run)
     return parser
 

@@ -104,7 +104,9 @@ def run_show(args) -> int:
     print(_one_line(path))
     for side in ("ir", "vis"):
         source = summary["sources"][side]
-        print(f"  {side:3s}: {source['dataset']}/{source['split']} ({source['images']} images) from {source['cache']}, content {source['content_hash'][:16]}")
+        print(
+            f"  {side:3s}: {source['dataset']}/{source['split']} ({source['images']} images) from {source['cache']}, content {source['content_hash'][:16]}"
+        )
     if args.verify:
         read_table(path, verify=True)
         print(f"  table: {summary['table']['shape'][0]} rows, sha256 {summary['table']['sha256'][:16]} verified")

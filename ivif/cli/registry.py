@@ -32,15 +32,23 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     listing.add_argument("--model", help="one model (cnn-aptp or ivif-cnn-aptp); default: all ivif-* models")
     listing.set_defaults(func=run_list)
 
-    register = actions.add_parser("register", help="register exactly this model file (its sha256 tags the version; the same file is registered once)")
+    register = actions.add_parser(
+        "register", help="register exactly this model file (its sha256 tags the version; the same file is registered once)"
+    )
     register.add_argument("--model-file", required=True, metavar="PT", help="ivif checkpoint to register (e.g. models/cnn-aptp/model.pt)")
-    register.add_argument("--run-file", metavar="JSON", help="mlflow_run.json of the training: log into that run (default: <model dir>/mlflow_run.json)")
+    register.add_argument(
+        "--run-file", metavar="JSON", help="mlflow_run.json of the training: log into that run (default: <model dir>/mlflow_run.json)"
+    )
     register.add_argument("--name", help="registered model name (default: ivif-<model>-<manifest> from the checkpoint)")
     register.add_argument("--out", metavar="JSON", help="write the registered version here (what `promote --registered` reads)")
     register.set_defaults(func=run_register)
 
-    promote = actions.add_parser("promote", help="evaluate a version and the champion on the held-out split; move champion if the gate passes")
-    promote.add_argument("--registered", metavar="JSON", help="gate the version this registration record names (checked against --model-file)")
+    promote = actions.add_parser(
+        "promote", help="evaluate a version and the champion on the held-out split; move champion if the gate passes"
+    )
+    promote.add_argument(
+        "--registered", metavar="JSON", help="gate the version this registration record names (checked against --model-file)"
+    )
     promote.add_argument("--model-file", metavar="PT", help="with --registered: the file that version must hold (sha256)")
     promote.add_argument("--model", help="without --registered: registered model (cnn-aptp or ivif-cnn-aptp)")
     promote.add_argument("--version", help="without --registered: version to gate (default: the one aliased candidate)")
@@ -123,8 +131,13 @@ def run_promote(args) -> int:
     else:
         raise CLIError("name what to gate: --registered FILE --model-file PT (the pipeline) or --model NAME [--version N]")
     outcome = evaluate_and_promote(
-        model, ImageCache(data), eval_config, section(params, "gate", GateConfig),
-        candidate_version=candidate_version, client=client, tracking_uri=uri,
+        model,
+        ImageCache(data),
+        eval_config,
+        section(params, "gate", GateConfig),
+        candidate_version=candidate_version,
+        client=client,
+        tracking_uri=uri,
     )
     if args.out:
         atomic_write_text(args.out, json.dumps(outcome.summary(), indent=2) + "\n")

@@ -47,9 +47,11 @@ def run_list(args) -> int:
         print(f"{row['cell']}  {row['status']:8s} {row['label']}  [{row['blocks']}]" + (f"  {row['wall_s']} s" if row["wall_s"] else ""))
     est = estimate(study, expand(study))
     counts = {s: sum(r["status"] == s for r in rows) for s in ("done", "partial", "failed", "pending")}
-    print(f"{est['cells']} cells ({', '.join(f'{v} {k}' for k, v in counts.items())}); estimated "
-          f"{est['estimated_hours_total']:.2f} h in all at one cell at a time on this machine, "
-          f"{est['estimated_hours_pending']:.2f} h still to run (an estimate, not a measurement)")
+    print(
+        f"{est['cells']} cells ({', '.join(f'{v} {k}' for k, v in counts.items())}); estimated "
+        f"{est['estimated_hours_total']:.2f} h in all at one cell at a time on this machine, "
+        f"{est['estimated_hours_pending']:.2f} h still to run (an estimate, not a measurement)"
+    )
     return 0
 
 

@@ -31,7 +31,9 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     parser.add_argument("overrides", nargs="*", metavar="SECTION.KEY=VALUE", help="params overrides, e.g. train.epochs=3")
     parser.add_argument("--params", default=DEFAULT_PARAMS, help="params file (default: params.yaml)")
     start = parser.add_mutually_exclusive_group()
-    start.add_argument("--resume", action="store_true", help="insist on continuing <out>/checkpoints/last.pt (an error if another run wrote it)")
+    start.add_argument(
+        "--resume", action="store_true", help="insist on continuing <out>/checkpoints/last.pt (an error if another run wrote it)"
+    )
     start.add_argument("--fresh", action="store_true", help="start afresh even when the checkpoint could be resumed")
     parser.add_argument("--out", metavar="DIR", help="run folder (default: models/<model>-<manifest>)")
     parser.add_argument("--metrics", metavar="FILE", help="final metrics JSON (default: <out>/metrics.json)")

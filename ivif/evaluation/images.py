@@ -41,6 +41,4 @@ def fuse_uint8_pair(
             f"ir is {ir.shape[1]}x{ir.shape[0]} but vi is {vi.shape[1]}x{vi.shape[0]}; a pair must be registered to the same size"
         )
     ir_luma = ir if ir.ndim == 2 else luma(ir)
-    return fuse_pair_uint8(
-        model, FusionPair("array", ir_luma, split_visible(vi)), mode, device
-    )
+    return fuse_pair_uint8(model, FusionPair("array", ir_luma, split_visible(vi)), mode, device)

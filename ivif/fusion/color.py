@@ -22,10 +22,7 @@ def is_colour(image: np.ndarray) -> bool:
     return (
         image.ndim == 3
         and image.shape[-1] == 3
-        and not (
-            np.array_equal(image[..., 0], image[..., 1])
-            and np.array_equal(image[..., 0], image[..., 2])
-        )
+        and not (np.array_equal(image[..., 0], image[..., 1]) and np.array_equal(image[..., 0], image[..., 2]))
     )
 
 
@@ -54,10 +51,6 @@ def fused_to_uint8(fused: np.ndarray, vi_rgb: np.ndarray | None) -> np.ndarray:
     rows = max(BAND_PIXELS // max(fused.shape[1], 1), 1)
     for top in range(0, fused.shape[0], rows):
         band = slice(top, top + rows)
-        value = (
-            fused[band]
-            if vi_rgb is None
-            else merge_luma_chroma(fused[band], chroma_of(vi_rgb[band]))
-        )
+        value = fused[band] if vi_rgb is None else merge_luma_chroma(fused[band], chroma_of(vi_rgb[band]))
         out[band] = to_uint8(value)
     return out

@@ -26,7 +26,9 @@ def resolve_device(choice: str = "auto", setting: str = "--device") -> torch.dev
     if choice not in DEVICE_CHOICES:
         raise ValueError(f"{setting}: unknown device {choice!r}; choose one of {', '.join(DEVICE_CHOICES)}")
     if choice == "cuda" and not torch.cuda.is_available():
-        raise ValueError(f"{_assignment(setting, 'cuda')} requested but no CUDA GPU is available; use {_assignment(setting, 'cpu')} or {_assignment(setting, 'auto')}")
+        raise ValueError(
+            f"{_assignment(setting, 'cuda')} requested but no CUDA GPU is available; use {_assignment(setting, 'cpu')} or {_assignment(setting, 'auto')}"
+        )
     if choice == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     return torch.device(choice)

@@ -56,9 +56,7 @@ class FusionPair:
 
     def stacked(self) -> np.ndarray:
         """(2, H, W) float32 model input [IR, VIS luma] in [0, 1] (whole-image: small images)."""
-        return np.stack((self.ir, self.vi_luma)).astype(np.float32) / np.float32(
-            UINT8_MAX
-        )
+        return np.stack((self.ir, self.vi_luma)).astype(np.float32) / np.float32(UINT8_MAX)
 
     def window_reader(self) -> WindowReader:
         """Windows of the model input, converted to float one window at a time (huge images)."""
@@ -90,9 +88,7 @@ def read_gray(path: str | Path) -> np.ndarray:
     return read_image(path, gray=True).pixels.astype(np.float32) / np.float32(UINT8_MAX)
 
 
-def read_pair(
-    ir_path: str | Path, vi_path: str | Path, name: str | None = None
-) -> FusionPair:
+def read_pair(ir_path: str | Path, vi_path: str | Path, name: str | None = None) -> FusionPair:
     """Read a pair; raises ``ValueError`` naming both files when their sizes differ."""
     ir_path, vi_path = Path(ir_path), Path(vi_path)
     ir = read_image(ir_path, gray=True).pixels
@@ -105,9 +101,7 @@ def read_pair(
     return FusionPair(name or ir_path.stem, ir, split_visible(vi))
 
 
-def write_fused(
-    path: str | Path, fused: np.ndarray, vi_rgb: np.ndarray | None, fmt: str
-) -> Path:
+def write_fused(path: str | Path, fused: np.ndarray, vi_rgb: np.ndarray | None, fmt: str) -> Path:
     """Write the (H, W) fused luminance ``fused`` as ``fmt`` (``png`` or ``npy``), atomically.
 
     For ``png``, a colour ``vi_rgb`` gives back its Cb/Cr (an RGB image); else grayscale.
@@ -118,9 +112,7 @@ def write_fused(
             np.save(tmp, fused.astype(np.float32, copy=False))
         return path
     if fmt != "png":
-        raise ValueError(
-            f"unknown output format {fmt!r}; choose one of {', '.join(FORMAT_SUFFIXES)}"
-        )
+        raise ValueError(f"unknown output format {fmt!r}; choose one of {', '.join(FORMAT_SUFFIXES)}")
     return write_png(path, fused_to_uint8(fused, vi_rgb))
 
 
@@ -128,9 +120,7 @@ def write_png(path: str | Path, image: np.ndarray) -> Path:
     """Write (H, W) or (H, W, 3) uint8 ``image`` as PNG, atomically."""
     path = Path(path)
     with atomic_path(path, suffix=".png") as tmp:
-        Image.fromarray(image, mode="RGB" if image.ndim == 3 else "L").save(
-            tmp, format="PNG"
-        )
+        Image.fromarray(image, mode="RGB" if image.ndim == 3 else "L").save(tmp, format="PNG")
     return path
 
 
@@ -142,9 +132,7 @@ def match_pairs(ir_dir: str | Path, vi_dir: str | Path) -> list[tuple[str, Path,
         by_stem, duplicates = images_by_stem(folder)
         if duplicates:
             kept, other = duplicates[0]
-            raise ValueError(
-                f"two images share the stem {kept.stem!r} in {folder}: {kept.name}, {other.name}; keep one"
-            )
+            raise ValueError(f"two images share the stem {kept.stem!r} in {folder}: {kept.name}, {other.name}; keep one")
         listed[folder] = by_stem
     ir, vi = listed[ir_dir], listed[vi_dir]
     unmatched = sorted(set(ir) ^ set(vi))

@@ -130,9 +130,7 @@ def fuse_windows(
 ) -> np.ndarray:
     """The mode switch: ``full`` in one pass up to ``stream_above`` pixels, streamed above; ``tiled``."""
     if mode not in MODES:
-        raise ValueError(
-            f"unknown fusion mode {mode!r}; choose one of {', '.join(MODES)}"
-        )
+        raise ValueError(f"unknown fusion mode {mode!r}; choose one of {', '.join(MODES)}")
     if mode == "full" and height * width > stream_above:
         log.info(
             "%dx%d is over %d pixels: full fusion runs streamed in windows",
@@ -143,9 +141,7 @@ def fuse_windows(
         return fuse_streamed(model, read, height, width, device, amp)
     x = torch.from_numpy(np.ascontiguousarray(whole, dtype=np.float32))[None].to(device)
     with inference_mode(device, amp):
-        fused = (
-            fuse_full(model, x) if mode == "full" else fuse_tiled(model, x, tile_config)
-        )
+        fused = fuse_full(model, x) if mode == "full" else fuse_tiled(model, x, tile_config)
     return fused[0, 0].float().cpu().numpy()
 
 
@@ -175,9 +171,7 @@ def fuse_pair_uint8(
             slice(top, top + fused.shape[0]),
             slice(left, left + fused.shape[1]),
         )
-        image[rows, cols] = fused_to_uint8(
-            fused, None if vi_rgb is None else vi_rgb[rows, cols]
-        )
+        image[rows, cols] = fused_to_uint8(fused, None if vi_rgb is None else vi_rgb[rows, cols])
 
     log.info(
         "%dx%d is over %d pixels: full fusion runs streamed in windows",
@@ -248,17 +242,13 @@ def fuse_files(
                 log.warning("skipped %s: %s", job.name, exc)
                 continue
             if fmt == "png":
-                image = fuse_pair_uint8(
-                    model, pair, mode, device, tile_config, amp, stream_above
-                )
+                image = fuse_pair_uint8(model, pair, mode, device, tile_config, amp, stream_above)
                 del pair  # free the inputs before PIL copies the 8-bit image
                 release_freed_memory()
                 report.written.append(write_png(job.out, image))
                 del image
             else:
-                fused = fuse_pair(
-                    model, pair, mode, device, tile_config, amp, stream_above
-                )
+                fused = fuse_pair(model, pair, mode, device, tile_config, amp, stream_above)
                 del pair
                 report.written.append(write_fused(job.out, fused, None, fmt))
     return report

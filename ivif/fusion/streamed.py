@@ -50,9 +50,7 @@ from ivif.models.contract import SIZE_MULTIPLE
 
 log = logging.getLogger(__name__)
 
-STREAM_ABOVE_PIXELS = (
-    4_000_000  # ``full`` streams images larger than this (about 5 GB of activations)
-)
+STREAM_ABOVE_PIXELS = 4_000_000  # ``full`` streams images larger than this (about 5 GB of activations)
 CORE = 320  # output pixels per window side (a multiple of 4): 384 x 384 windows, about 0.55 GB on 2 CPU threads
 HALO = 32  # neighbours on each side; > the receptive field of the ivif networks (multiple of 4)
 PROBE_SIZE = 64
@@ -85,16 +83,12 @@ class _Global:
     sums: list[torch.Tensor] | None = None
     count: int = 0
     frozen: object = None
-    spatial: tuple[int, int] | None = (
-        None  # (h, w) of a gate's tokens, set by its TokenMLP
-    )
+    spatial: tuple[int, int] | None = None  # (h, w) of a gate's tokens, set by its TokenMLP
 
     def core_of(self, height: int, width: int, window: _Window) -> tuple[slice, slice]:
         scale_h, scale_w = height / window.height, width / window.width
         r0, r1, c0, c1 = window.core
-        return slice(round(r0 * scale_h), round(r1 * scale_h)), slice(
-            round(c0 * scale_w), round(c1 * scale_w)
-        )
+        return slice(round(r0 * scale_h), round(r1 * scale_h)), slice(round(c0 * scale_w), round(c1 * scale_w))
 
     def add(self, *values: torch.Tensor, count: int) -> None:
         if self.sums is None:
@@ -112,9 +106,7 @@ class _Plan:
     last_of_level: dict[int, nn.Module] = field(default_factory=dict)
     # per level: the model's children a gathering pass can skip (nothing it gathers
     # depends on them), with their output (channels, height ratio, width ratio)
-    skippable: dict[int, dict[nn.Module, tuple[int, float, float]]] = field(
-        default_factory=dict
-    )
+    skippable: dict[int, dict[nn.Module, tuple[int, float, float]]] = field(default_factory=dict)
 
 
 class _Streamer:
@@ -139,19 +131,13 @@ class _Streamer:
             if isinstance(module, GLOBAL_TYPES):
                 self.entries[id(module)] = _Global(module)
                 if isinstance(module, GlobalChannelGate):
-                    module.weights = self._gate_weights(
-                        module
-                    )  # TokenMLP folds the gate through .weights
+                    module.weights = self._gate_weights(module)  # TokenMLP folds the gate through .weights
                     patched.append((module, "weights"))
                 else:
                     module.forward = self._forward(module)
                     patched.append((module, "forward"))
-            if isinstance(module, TokenMLP) and isinstance(
-                module.gate, GlobalChannelGate
-            ):
-                handles.append(
-                    module.register_forward_pre_hook(self._record_spatial(module.gate))
-                )
+            if isinstance(module, TokenMLP) and isinstance(module.gate, GlobalChannelGate):
+                handles.append(module.register_forward_pre_hook(self._record_spatial(module.gate)))
         try:
             yield
         finally:
@@ -176,9 +162,7 @@ class _Streamer:
 
     def _leave(self, module: nn.Module, out: torch.Tensor) -> torch.Tensor:
         if self.mode == "probe":
-            tag = self.tags.setdefault(
-                id(module), torch.zeros((), requires_grad=True, device=out.device)
-            )
+            tag = self.tags.setdefault(id(module), torch.zeros((), requires_grad=True, device=out.device))
             return out + tag.to(out.dtype)
         if self.stop_after is module:
             raise _Stop
@@ -205,9 +189,7 @@ class _Streamer:
         def weights(tokens: torch.Tensor) -> torch.Tensor:
             entry = self._enter(gate, tokens)
             if self.mode == "stream" and entry.level < self.pass_level:
-                out = cls_weights(
-                    gate, entry.frozen.to(tokens.dtype)
-                )  # the mean of one token is that token
+                out = cls_weights(gate, entry.frozen.to(tokens.dtype))  # the mean of one token is that token
             else:
                 if self.mode == "stream" and entry.level == self.pass_level:
                     self._gather(entry, tokens)
@@ -229,13 +211,9 @@ class _Streamer:
         core = x[..., rows, cols].double()
         if isinstance(module, nn.GroupNorm):
             grouped = core.reshape(core.shape[0], module.num_groups, -1)
-            entry.add(
-                grouped.sum(dim=-1), (grouped**2).sum(dim=-1), count=grouped.shape[-1]
-            )
+            entry.add(grouped.sum(dim=-1), (grouped**2).sum(dim=-1), count=grouped.shape[-1])
         else:  # channel attention: Gram matrix and sums of the core's pixels
-            gram, sums, pixels = channel_statistics(
-                core.reshape(core.shape[0], core.shape[1], -1)
-            )
+            gram, sums, pixels = channel_statistics(core.reshape(core.shape[0], core.shape[1], -1))
             entry.add(gram, sums, count=pixels)
 
     def _freeze(self, entry: _Global) -> None:
@@ -260,9 +238,7 @@ class _Streamer:
                 shape = (1, -1) + (1,) * (x.ndim - 2)
                 normed = normed * module.weight.view(shape) + module.bias.view(shape)
             return normed
-        return type(module).forward(
-            module, x, entry.frozen
-        )  # channel attention with the image's statistics
+        return type(module).forward(module, x, entry.frozen)  # channel attention with the image's statistics
 
     # --- the two phases ---------------------------------------------------------------
     def probe(self, device: torch.device) -> _Plan:
@@ -276,9 +252,7 @@ class _Streamer:
         def tag_child(child: nn.Module, _inputs, output):
             if not isinstance(output, torch.Tensor) or output.ndim != 4:
                 return None
-            tag = child_tags.setdefault(
-                child, torch.zeros((), requires_grad=True, device=output.device)
-            )
+            tag = child_tags.setdefault(child, torch.zeros((), requires_grad=True, device=output.device))
             shapes[child] = (
                 output.shape[1],
                 output.shape[2] / PROBE_SIZE,
@@ -303,22 +277,10 @@ class _Streamer:
                             allow_unused=True,
                             retain_graph=True,
                         )
-                        deps = [
-                            o
-                            for o, g in zip(self.order, grads[: len(tags)])
-                            if g is not None and o is not entry
-                        ]
-                        used = {
-                            c
-                            for c, g in zip(taggable, grads[len(tags) :])
-                            if g is not None
-                        }
+                        deps = [o for o, g in zip(self.order, grads[: len(tags)]) if g is not None and o is not entry]
+                        used = {c for c, g in zip(taggable, grads[len(tags) :]) if g is not None}
                     entry.level = 1 + max((d.level for d in deps), default=-1)
-                    holder = {
-                        c
-                        for c in children
-                        if any(m is entry.module for m in c.modules())
-                    }
+                    holder = {c for c in children if any(m is entry.module for m in c.modules())}
                     needs.setdefault(entry.level, set()).update(used | holder)
         finally:
             for hook in hooks:
@@ -326,20 +288,14 @@ class _Streamer:
         self.tags.clear()
         self.probe_inputs.clear()
         plan = _Plan(self.order, 1 + max((e.level for e in self.order), default=-1))
-        for entry in (
-            self.order
-        ):  # call order: the last one of each level ends that level's pass
+        for entry in self.order:  # call order: the last one of each level ends that level's pass
             plan.last_of_level[entry.level] = entry.module
         for level, needed in needs.items():
-            plan.skippable[level] = {
-                c: shapes[c] for c in child_tags if c not in needed
-            }
+            plan.skippable[level] = {c: shapes[c] for c in child_tags if c not in needed}
         return plan
 
     @contextlib.contextmanager
-    def skipping(
-        self, skippable: dict[nn.Module, tuple[int, float, float]]
-    ) -> Iterator[None]:
+    def skipping(self, skippable: dict[nn.Module, tuple[int, float, float]]) -> Iterator[None]:
         """Children no gathered statistic depends on return zeros of their shape instead of running."""
 
         def stub(shape: tuple[int, float, float]):
@@ -366,9 +322,7 @@ class _Streamer:
                 del child.forward
 
 
-def _windows(
-    height: int, width: int, core: int, halo: int
-) -> Iterator[tuple[int, int, int, int, _Window]]:
+def _windows(height: int, width: int, core: int, halo: int) -> Iterator[tuple[int, int, int, int, _Window]]:
     """Windows over a padded (height, width) image: (y0, y1, x0, x1, window)."""
     for top in range(0, height, core):
         for left in range(0, width, core):
@@ -380,9 +334,7 @@ def _windows(
                 y1,
                 x0,
                 x1,
-                _Window(
-                    y1 - y0, x1 - x0, (top - y0, bottom - y0, left - x0, right - x0)
-                ),
+                _Window(y1 - y0, x1 - x0, (top - y0, bottom - y0, left - x0, right - x0)),
             )
 
 
@@ -417,9 +369,7 @@ def fuse_streamed(
         (H, W) float32 raw fused luminance, or None with a ``sink``.
     """
     if core % SIZE_MULTIPLE or halo % SIZE_MULTIPLE:
-        raise ValueError(
-            f"core ({core}) and halo ({halo}) must be multiples of {SIZE_MULTIPLE}"
-        )
+        raise ValueError(f"core ({core}) and halo ({halo}) must be multiples of {SIZE_MULTIPLE}")
     pad_h, pad_w = height + (-height % SIZE_MULTIPLE), width + (-width % SIZE_MULTIPLE)
     streamer = _Streamer(model)
     streamer.device = device
@@ -470,17 +420,12 @@ def fuse_streamed(
                 sink(
                     top,
                     left,
-                    fused[0, 0, r0 : r0 + bottom - top, c0 : c0 + right - left]
-                    .float()
-                    .cpu()
-                    .numpy(),
+                    fused[0, 0, r0 : r0 + bottom - top, c0 : c0 + right - left].float().cpu().numpy(),
                 )
     return out
 
 
-def padded_reader(
-    planes: Callable[[np.ndarray, np.ndarray], np.ndarray], height: int, width: int
-) -> WindowReader:
+def padded_reader(planes: Callable[[np.ndarray, np.ndarray], np.ndarray], height: int, width: int) -> WindowReader:
     """A :data:`WindowReader` over an image given by ``planes(rows, cols) -> (2, h, w) float32``,
     reflecting rows/cols past the image's end as :func:`ivif.fusion.full.pad_to_multiple` does."""
 
@@ -496,9 +441,7 @@ def unit_reader(inputs: np.ndarray) -> WindowReader:
     """Windows of a (2, H, W) float array in [0, 1]."""
     _, height, width = inputs.shape
     return padded_reader(
-        lambda rows, cols: np.ascontiguousarray(
-            inputs[:, rows[:, None], cols[None, :]], dtype=np.float32
-        ),
+        lambda rows, cols: np.ascontiguousarray(inputs[:, rows[:, None], cols[None, :]], dtype=np.float32),
         height,
         width,
     )

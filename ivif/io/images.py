@@ -60,9 +60,7 @@ OPAQUE = UINT8_MAX
 LUMA_WEIGHTS_16 = (19595, 38470, 7471)
 LUMA_SHIFT = 16
 LUMA_ROUND = 1 << (LUMA_SHIFT - 1)
-BAND_PIXELS = (
-    1 << 22
-)  # rows are converted in bands of about this many pixels (bounded temporaries)
+BAND_PIXELS = 1 << 22  # rows are converted in bands of about this many pixels (bounded temporaries)
 EXIF_ORIENTATION = 0x0112
 UINT16_LEVELS = 1 << 16
 
@@ -116,19 +114,13 @@ def max_pixels(limit: int | None = None) -> int:
         try:
             limit = int(raw.replace("_", ""))
         except ValueError:
-            raise ImageError(
-                f"{MAX_PIXELS_ENV}={raw!r} is not a whole number of pixels; set it like {MAX_PIXELS_ENV}=200000000"
-            ) from None
+            raise ImageError(f"{MAX_PIXELS_ENV}={raw!r} is not a whole number of pixels; set it like {MAX_PIXELS_ENV}=200000000") from None
     if limit < 1:
-        raise ImageError(
-            f"the pixel limit must be positive, got {limit}; set {MAX_PIXELS_ENV} to a number of pixels"
-        )
+        raise ImageError(f"the pixel limit must be positive, got {limit}; set {MAX_PIXELS_ENV} to a number of pixels")
     return limit
 
 
-def check_pixels(
-    width: int, height: int, source: str, limit: int | None = None
-) -> None:
+def check_pixels(width: int, height: int, source: str, limit: int | None = None) -> None:
     """Raise :class:`ImageTooLarge` when a ``width`` x ``height`` image is over the limit."""
     allowed = max_pixels(limit)
     if width * height > allowed:
@@ -147,11 +139,7 @@ def is_skipped_name(name: str) -> bool:
 
 def is_image_file(path: Path) -> bool:
     """A regular file with an image suffix and a name that is not hidden or temporary."""
-    return (
-        path.suffix.lower() in IMAGE_SUFFIXES
-        and not is_skipped_name(path.name)
-        and path.is_file()
-    )
+    return path.suffix.lower() in IMAGE_SUFFIXES and not is_skipped_name(path.name) and path.is_file()
 
 
 def images_by_stem(
@@ -177,26 +165,18 @@ def images_by_stem(
     return by_stem, duplicates
 
 
-def image_size(
-    source: str | Path | bytes, *, name: str | None = None
-) -> tuple[int, int]:
+def image_size(source: str | Path | bytes, *, name: str | None = None) -> tuple[int, int]:
     """(width, height) from the header alone (no pixel is decoded), as stored (before EXIF rotation)."""
     label = name or (str(source) if not isinstance(source, bytes) else "image")
     if not isinstance(source, bytes) and not Path(source).is_file():
         raise FileNotFoundError(f"image not found: {source}")
     try:
-        with Image.open(
-            io.BytesIO(source) if isinstance(source, bytes) else source
-        ) as img:
+        with Image.open(io.BytesIO(source) if isinstance(source, bytes) else source) as img:
             return img.width, img.height
     except UnidentifiedImageError:
-        raise ImageError(
-            f"{label}: not a readable image; re-download or re-export it"
-        ) from None
+        raise ImageError(f"{label}: not a readable image; re-download or re-export it") from None
     except (OSError, SyntaxError, ValueError, EOFError) as exc:
-        raise ImageError(
-            f"{label}: unreadable image header ({exc}); re-download or re-export it"
-        ) from None
+        raise ImageError(f"{label}: unreadable image header ({exc}); re-download or re-export it") from None
 
 
 def read_image(
@@ -223,13 +203,9 @@ def read_image(
     if not isinstance(source, bytes) and not Path(source).is_file():
         raise FileNotFoundError(f"image not found: {source}")
     try:
-        with Image.open(
-            io.BytesIO(source) if isinstance(source, bytes) else source
-        ) as img:
+        with Image.open(io.BytesIO(source) if isinstance(source, bytes) else source) as img:
             if img.format not in SUPPORTED_FORMATS:
-                raise ImageError(
-                    f"{label}: {img.format} files are not supported; convert it to PNG"
-                )
+                raise ImageError(f"{label}: {img.format} files are not supported; convert it to PNG")
             check_pixels(img.width, img.height, label, max_pixels)
             orientation = _orientation(img)
             img.load()
@@ -237,18 +213,14 @@ def read_image(
     except ImageError:
         raise
     except UnidentifiedImageError:
-        raise ImageError(
-            f"{label}: not a readable image; re-download or re-export it"
-        ) from None
+        raise ImageError(f"{label}: not a readable image; re-download or re-export it") from None
     except (
         OSError,
         SyntaxError,
         ValueError,
         EOFError,
     ) as exc:  # PIL reports truncation/corruption as these
-        raise ImageError(
-            f"{label}: unreadable or truncated image ({exc}); re-download or re-export it"
-        ) from None
+        raise ImageError(f"{label}: unreadable or truncated image ({exc}); re-download or re-export it") from None
     if orientation not in (None, 1):
         pixels = _apply_orientation(pixels, orientation)
         steps.append(f"exif-orientation-{orientation}")
@@ -265,9 +237,7 @@ def luma(rgb: np.ndarray) -> np.ndarray:
     point, half up). Computed in bands, so the temporaries stay small for huge images.
     """
     if rgb.dtype != np.uint8 or rgb.shape[-1] != 3:
-        raise ValueError(
-            f"luma expects (..., 3) uint8 RGB, got {rgb.dtype} {rgb.shape}"
-        )
+        raise ValueError(f"luma expects (..., 3) uint8 RGB, got {rgb.dtype} {rgb.shape}")
     flat = rgb.reshape(-1, 3)
     out = np.empty(flat.shape[0], dtype=np.uint8)
     wr, wg, wb = LUMA_WEIGHTS_16
@@ -281,9 +251,7 @@ def luma(rgb: np.ndarray) -> np.ndarray:
     return out.reshape(rgb.shape[:-1])
 
 
-def percentile_levels(
-    values: np.ndarray, percentiles: tuple[float, float] = STRETCH_PERCENTILES
-) -> tuple[float, float]:
+def percentile_levels(values: np.ndarray, percentiles: tuple[float, float] = STRETCH_PERCENTILES) -> tuple[float, float]:
     """The low/high percentiles of ``values``, by the inverted CDF (a value that occurs).
 
     For p, the smallest value v with at least ceil(p/100 * n) values <= v (numpy's
@@ -294,22 +262,16 @@ def percentile_levels(
         counts = np.zeros(UINT16_LEVELS, dtype=np.int64)
         flat = values.reshape(-1)
         for start in range(0, flat.size, BAND_PIXELS):
-            counts += np.bincount(
-                flat[start : start + BAND_PIXELS], minlength=UINT16_LEVELS
-            )
+            counts += np.bincount(flat[start : start + BAND_PIXELS], minlength=UINT16_LEVELS)
         cumulative = np.cumsum(counts)
         ranks = [max(int(np.ceil(p / 100 * flat.size)), 1) for p in percentiles]
-        low, high = (
-            int(np.searchsorted(cumulative, rank, side="left")) for rank in ranks
-        )
+        low, high = (int(np.searchsorted(cumulative, rank, side="left")) for rank in ranks)
         return float(low), float(high)
     low, high = np.percentile(values, percentiles, method="inverted_cdf")
     return float(low), float(high)
 
 
-def stretch_to_uint8(
-    values: np.ndarray, percentiles: tuple[float, float] = STRETCH_PERCENTILES
-) -> np.ndarray:
+def stretch_to_uint8(values: np.ndarray, percentiles: tuple[float, float] = STRETCH_PERCENTILES) -> np.ndarray:
     """High-bit-depth (H, W) samples -> (H, W) uint8 by a robust percentile stretch.
 
     ``lo``, ``hi`` = the 0.5 % and 99.5 % percentiles (:func:`percentile_levels`); output =
@@ -326,32 +288,24 @@ def stretch_to_uint8(
     if high <= low:
         return out
     scale = UINT8_MAX / (high - low)
-    if (
-        values.dtype == np.uint16
-    ):  # a lookup table: exact and without float copies of the image
+    if values.dtype == np.uint16:  # a lookup table: exact and without float copies of the image
         levels = np.arange(UINT16_LEVELS, dtype=np.float64)
         table = np.round((np.clip(levels, low, high) - low) * scale).astype(np.uint8)
         return table[values]
     flat_in, flat_out = values.reshape(-1), out.reshape(-1)
     for start in range(0, flat_in.size, BAND_PIXELS):
         band = flat_in[start : start + BAND_PIXELS].astype(np.float64)
-        flat_out[start : start + BAND_PIXELS] = np.round(
-            (np.clip(band, low, high) - low) * scale
-        )
+        flat_out[start : start + BAND_PIXELS] = np.round((np.clip(band, low, high) - low) * scale)
     return out
 
 
 def encode_png(pixels: np.ndarray, compress_level: int | None = None) -> bytes:
     """Lossless PNG bytes of (H, W) or (H, W, 3) uint8 pixels."""
     if pixels.dtype != np.uint8 or pixels.ndim not in (2, 3):
-        raise ValueError(
-            f"encode_png expects (H, W) or (H, W, 3) uint8, got {pixels.dtype} {pixels.shape}"
-        )
+        raise ValueError(f"encode_png expects (H, W) or (H, W, 3) uint8, got {pixels.dtype} {pixels.shape}")
     buf = io.BytesIO()
     options = {} if compress_level is None else {"compress_level": compress_level}
-    Image.fromarray(
-        np.ascontiguousarray(pixels), "L" if pixels.ndim == 2 else "RGB"
-    ).save(buf, format="PNG", **options)
+    Image.fromarray(np.ascontiguousarray(pixels), "L" if pixels.ndim == 2 else "RGB").save(buf, format="PNG", **options)
     return buf.getvalue()
 
 
@@ -399,28 +353,18 @@ def _to_uint8(img: Image.Image, label: str) -> tuple[np.ndarray, list[str]]:
     if mode == "1":
         return _as_array(img.convert("L")), ["bilevel-to-gray"]
     if mode == "P":
-        expanded = (
-            img.convert("RGBA") if "transparency" in img.info else img.convert("RGB")
-        )
+        expanded = img.convert("RGBA") if "transparency" in img.info else img.convert("RGB")
         pixels, steps = _to_uint8(expanded, label)
         return pixels, ["palette-to-rgb", *steps]
     if mode in ("LA", "RGBA", "PA"):
         base = img.convert("RGBA") if mode == "PA" else img
         alpha = np.asarray(base.getchannel("A"))
         if alpha.min() != OPAQUE:
-            raise ImageError(
-                f"{label}: has transparent pixels ({mode}); flatten it onto a background and save without alpha"
-            )
-        return _as_array(base.convert("RGB" if base.mode == "RGBA" else "L")), [
-            "drop-opaque-alpha"
-        ]
+            raise ImageError(f"{label}: has transparent pixels ({mode}); flatten it onto a background and save without alpha")
+        return _as_array(base.convert("RGB" if base.mode == "RGBA" else "L")), ["drop-opaque-alpha"]
     if mode in HIGH_DEPTH_MODES:
-        return stretch_to_uint8(_as_array(img)), [
-            "stretch-16bit" if mode.startswith("I;16") else f"stretch-{mode}"
-        ]
-    raise ImageError(
-        f"{label}: unsupported colour mode {mode}; convert it to 8-bit grayscale or RGB"
-    )
+        return stretch_to_uint8(_as_array(img)), ["stretch-16bit" if mode.startswith("I;16") else f"stretch-{mode}"]
+    raise ImageError(f"{label}: unsupported colour mode {mode}; convert it to 8-bit grayscale or RGB")
 
 
 __all__ = [

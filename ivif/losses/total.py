@@ -30,9 +30,7 @@ class LossTerms(NamedTuple):
         return {f"loss/{name}": float(value.detach()) for name, value in self._asdict().items()}
 
 
-def fusion_loss(
-    fused: torch.Tensor, ir: torch.Tensor, vi: torch.Tensor, config: LossConfig = LossConfig()
-) -> LossTerms:
+def fusion_loss(fused: torch.Tensor, ir: torch.Tensor, vi: torch.Tensor, config: LossConfig = LossConfig()) -> LossTerms:
     """α·L_int + L_grad + β·L_ssim with the adaptive weights of every term.
 
     Args:

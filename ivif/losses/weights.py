@@ -36,9 +36,7 @@ def adaptive_weight(a: torch.Tensor, b: torch.Tensor, eps: float = DEFAULT_EPS) 
     return a / (a + b + eps)
 
 
-def adaptive_weights(
-    a: torch.Tensor, b: torch.Tensor, eps: float = DEFAULT_EPS
-) -> tuple[torch.Tensor, torch.Tensor]:
+def adaptive_weights(a: torch.Tensor, b: torch.Tensor, eps: float = DEFAULT_EPS) -> tuple[torch.Tensor, torch.Tensor]:
     """Both weights ``(W(a; a, b), W(b; b, a))``, computed with one shared denominator.
 
     Shapes as :func:`adaptive_weight`; the two weights sum to ``(a + b) / (a + b + eps)``.

@@ -47,9 +47,7 @@ def box_kernel_1d(size: int, dtype=torch.float64, device=None) -> torch.Tensor:
     return torch.full((size,), 1.0 / size, dtype=dtype, device=device)
 
 
-def separable_correlate(
-    x: torch.Tensor, kernel_y: torch.Tensor, kernel_x: torch.Tensor, border: Border = "valid"
-) -> torch.Tensor:
+def separable_correlate(x: torch.Tensor, kernel_y: torch.Tensor, kernel_x: torch.Tensor, border: Border = "valid") -> torch.Tensor:
     """Correlate every (H, W) plane of ``x`` with the window ``outer(kernel_y, kernel_x)``.
 
     Args:

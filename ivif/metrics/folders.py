@@ -59,9 +59,7 @@ def match_by_stem(ir_dir: str | Path, vi_dir: str | Path, fused_dir: str | Path)
         FileNotFoundError: a folder is missing, empty of images, or a fused image has no
             IR or VI counterpart (the message names them).
     """
-    ir, vi, fused = _images_by_stem(Path(ir_dir), "IR"), _images_by_stem(Path(vi_dir), "VI"), _images_by_stem(
-        Path(fused_dir), "fused"
-    )
+    ir, vi, fused = _images_by_stem(Path(ir_dir), "IR"), _images_by_stem(Path(vi_dir), "VI"), _images_by_stem(Path(fused_dir), "fused")
     if not fused:
         raise FileNotFoundError(f"no images in fused folder {fused_dir} (looked for {sorted(IMAGE_SUFFIXES)})")
     for role, sources, folder in (("IR", ir, ir_dir), ("VI", vi, vi_dir)):
@@ -79,8 +77,7 @@ def evaluate_triplet(triplet: ImageTriplet, convention: Convention, names: Seque
     images = [read_gray(p, convention.reader) for p in (triplet.ir, triplet.vi, triplet.fused)]
     shapes = {img.shape for img in images}
     if len(shapes) != 1:
-        sizes = ", ".join(f"{p} is {img.shape[1]}x{img.shape[0]}" for p, img in zip(
-            (triplet.ir, triplet.vi, triplet.fused), images))
+        sizes = ", ".join(f"{p} is {img.shape[1]}x{img.shape[0]}" for p, img in zip((triplet.ir, triplet.vi, triplet.fused), images))
         raise ValueError(f"shape mismatch for {triplet.name}: {sizes}; fused images must keep the sources' size")
     return compute_metrics(*images, convention=convention, names=names)
 

@@ -9,17 +9,13 @@ import torch
 from ivif.metrics.histogram import entropy_of, histogram, joint_histogram, quantize, saturating_add
 
 
-def _pair_mi(
-    source: torch.Tensor, fused: torch.Tensor, fused_entropy: torch.Tensor, log_base: float, joint_offset: int
-) -> torch.Tensor:
+def _pair_mi(source: torch.Tensor, fused: torch.Tensor, fused_entropy: torch.Tensor, log_base: float, joint_offset: int) -> torch.Tensor:
     """MI from gray levels (B, N) and the fused marginal entropy (B,). -> (B,)"""
     joint = joint_histogram(saturating_add(source, joint_offset), saturating_add(fused, joint_offset))
     return entropy_of(histogram(source), log_base) + fused_entropy - entropy_of(joint, log_base)
 
 
-def pair_mutual_information(
-    source: torch.Tensor, fused: torch.Tensor, log_base: float = math.e, joint_offset: int = 0
-) -> torch.Tensor:
+def pair_mutual_information(source: torch.Tensor, fused: torch.Tensor, log_base: float = math.e, joint_offset: int = 0) -> torch.Tensor:
     """MI(S;F) = H(S) + H(F) − H(S,F) from gray-level histograms.
 
     With ``joint_offset`` 0 this is the plug-in MI of the joint histogram (scikit-learn's

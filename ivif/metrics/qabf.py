@@ -38,9 +38,7 @@ def sobel_gradients(images: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     smooth = torch.tensor(SOBEL_SMOOTH, dtype=images.dtype, device=images.device)
     diff_x = torch.tensor(SOBEL_DIFF_X, dtype=images.dtype, device=images.device)
     diff_y = torch.tensor(SOBEL_DIFF_Y, dtype=images.dtype, device=images.device)
-    return separable_correlate(images, smooth, diff_x, border="zeros"), separable_correlate(
-        images, diff_y, smooth, border="zeros"
-    )
+    return separable_correlate(images, smooth, diff_x, border="zeros"), separable_correlate(images, diff_y, smooth, border="zeros")
 
 
 def strength_orientation(gx: torch.Tensor, gy: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -57,9 +55,7 @@ def _sigmoid_denominator(x: torch.Tensor, slope: float, mid: float) -> torch.Ten
     return x.sub_(mid).mul_(slope).exp_().add_(1)
 
 
-def edge_preservation(
-    g_source: torch.Tensor, a_source: torch.Tensor, g_fused: torch.Tensor, a_fused: torch.Tensor
-) -> torch.Tensor:
+def edge_preservation(g_source: torch.Tensor, a_source: torch.Tensor, g_fused: torch.Tensor, a_fused: torch.Tensor) -> torch.Tensor:
     """Per-pixel Q^{SF} = Qg · Qa, each a scaled sigmoid: Qg of the strength ratio, Qa of
     the alignment 1 − |a_S − a_F|/(π/2). Shapes: (..., H, W) each -> (..., H, W).
 

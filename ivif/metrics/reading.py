@@ -23,9 +23,7 @@ from ivif.io.images import read_image
 MATLAB_LUMA = (0.298936021293775, 0.587043074451121, 0.114020904255103)
 UINT8_MAX = 255  # rgb2gray returns uint8: rounded luma saturates here
 READERS = ("opencv", "matlab")
-BAND_PIXELS = (
-    1 << 20
-)  # colour is converted in row bands: small temporaries for huge images
+BAND_PIXELS = 1 << 20  # colour is converted in row bands: small temporaries for huge images
 
 
 def _gray_opencv(rgb: np.ndarray) -> np.ndarray:
@@ -43,9 +41,7 @@ def gray_for_reader(image: np.ndarray, reader: str) -> np.ndarray:
     """(H, W) or (H, W, 3) RGB uint8 -> (H, W) float64 gray as ``reader``'s evaluator computes it."""
     convert = {"opencv": _gray_opencv, "matlab": _gray_matlab}.get(reader)
     if convert is None:
-        raise ValueError(
-            f"unknown image reader {reader!r}; choose one of {list(READERS)}"
-        )
+        raise ValueError(f"unknown image reader {reader!r}; choose one of {list(READERS)}")
     if image.ndim == 2:
         return image.astype(np.float64)
     out = np.empty(image.shape[:2], dtype=np.float64)
@@ -68,7 +64,5 @@ def read_gray_matlab(path: str | Path) -> np.ndarray:
 def read_gray(path: str | Path, reader: str) -> np.ndarray:
     """Read ``path`` with the named reader (a convention's ``reader``). Returns (H, W) float64."""
     if reader not in READERS:
-        raise ValueError(
-            f"unknown image reader {reader!r}; choose one of {list(READERS)}"
-        )
+        raise ValueError(f"unknown image reader {reader!r}; choose one of {list(READERS)}")
     return gray_for_reader(read_image(path).pixels, reader)

@@ -42,9 +42,7 @@ def _moment_planes(fused: torch.Tensor, sources: torch.Tensor) -> torch.Tensor:
     return planes
 
 
-def structural_similarity(
-    fused: torch.Tensor, sources: torch.Tensor, data_range: float = 2.0
-) -> torch.Tensor:
+def structural_similarity(fused: torch.Tensor, sources: torch.Tensor, data_range: float = 2.0) -> torch.Tensor:
     """SSIM(F, S) for each source: 7×7 uniform window, mirrored borders, sample covariance.
 
     Args:

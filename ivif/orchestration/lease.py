@@ -82,7 +82,9 @@ def held_slot(limit: str, state_dir: str | Path, *, slots: int = 1, timeout_s: f
         try:
             response = acquire_concurrency_slots_with_lease([limit], slots, timeout_seconds=remaining, lease_duration=lease_s, strict=True)
         except TimeoutError as exc:
-            raise SlotTimeout(f"concurrency limit {limit!r}: no free slot within {timeout_s:g} s (retrain.lock_timeout_s); another retrain is running") from exc
+            raise SlotTimeout(
+                f"concurrency limit {limit!r}: no free slot within {timeout_s:g} s (retrain.lock_timeout_s); another retrain is running"
+            ) from exc
         holder = Holder(limit, slots, str(response.lease_id), ephemeral_api(), os.getpid(), socket.gethostname(), time.time())
         _write(handle, json.dumps(asdict(holder)))
         try:
@@ -144,7 +146,9 @@ def _locked(path: Path, deadline: float, limit: str):
                 break
             except BlockingIOError:
                 if time.monotonic() >= deadline:
-                    raise SlotTimeout(f"concurrency limit {limit!r}: a retrain of this project still runs (holder {path}); retrain.lock_timeout_s passed") from None
+                    raise SlotTimeout(
+                        f"concurrency limit {limit!r}: a retrain of this project still runs (holder {path}); retrain.lock_timeout_s passed"
+                    ) from None
                 time.sleep(POLL_S)
         try:
             yield handle

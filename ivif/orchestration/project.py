@@ -68,8 +68,7 @@ def bound_project(environ: Mapping[str, str] | None = None) -> Project:
     recorded = env.get(PROJECT_ENV)
     if not recorded:
         raise ProjectError(
-            "this retrain process is bound to no project: start it with "
-            "`python -m flows.retrain serve|run --params <project>/params.yaml`"
+            "this retrain process is bound to no project: start it with `python -m flows.retrain serve|run --params <project>/params.yaml`"
         )
     params = Path(recorded)
     if not params.is_file():
@@ -94,8 +93,14 @@ def check_run_overrides(overrides: Iterable[str], environ: Mapping[str, str] | N
     for override in overrides:
         key = override.partition("=")[0].strip()
         if not any(_matches(key, pattern) for pattern in allowed):
-            hint = "set it in the project's params.yaml" if _section(key) in PROTECTED_SECTIONS else f"an operator may allow it via {OVERRIDES_ENV}"
-            raise ProjectError(f"run parameter override {override!r}: {key!r} may not be changed by a run ({hint}); a run may change: {', '.join(allowed)}")
+            hint = (
+                "set it in the project's params.yaml"
+                if _section(key) in PROTECTED_SECTIONS
+                else f"an operator may allow it via {OVERRIDES_ENV}"
+            )
+            raise ProjectError(
+                f"run parameter override {override!r}: {key!r} may not be changed by a run ({hint}); a run may change: {', '.join(allowed)}"
+            )
     return overrides
 
 

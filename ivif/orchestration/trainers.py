@@ -35,7 +35,9 @@ def engine_trainer(params: Mapping[str, Any], root: str | Path, out_dir: str | P
     outcome = train_from_params(params, root=root, out_dir=out_dir, progress=False)
     result, version = outcome.result, outcome.model_version
     if result.interrupted_by is not None:
-        raise RuntimeError(f"training was interrupted by {result.interrupted_by.name} at step {result.step}/{result.total_steps}; {result.paths.last_state} holds that step")
+        raise RuntimeError(
+            f"training was interrupted by {result.interrupted_by.name} at step {result.step}/{result.total_steps}; {result.paths.last_state} holds that step"
+        )
     return {
         "model": result.model_name,
         "step": result.step,

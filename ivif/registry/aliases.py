@@ -26,7 +26,7 @@ def registered_name(model: str) -> str:
 
 def architecture_of(name: str) -> str:
     """Registered model name -> architecture name: ``"ivif-cnn"`` -> ``"cnn"``."""
-    return name[len(REGISTERED_PREFIX):] if name.startswith(REGISTERED_PREFIX) else name
+    return name[len(REGISTERED_PREFIX) :] if name.startswith(REGISTERED_PREFIX) else name
 
 
 def alias_uri(name: str, alias: str) -> str:

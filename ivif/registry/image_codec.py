@@ -36,14 +36,10 @@ def _raw(data: str | bytes, field: str) -> bytes:
         # not validate=True: line-wrapped base64 (what the `base64` tool prints) is fine
         return base64.b64decode(data)
     except (binascii.Error, ValueError, TypeError) as exc:
-        raise ImageCodecError(
-            f"column '{field}': expected a base64-encoded image (PNG/JPEG), could not decode it ({exc})"
-        ) from None
+        raise ImageCodecError(f"column '{field}': expected a base64-encoded image (PNG/JPEG), could not decode it ({exc})") from None
 
 
-def decoded_size(
-    data: str | bytes, field: str, row: int | None = None
-) -> tuple[int, int]:
+def decoded_size(data: str | bytes, field: str, row: int | None = None) -> tuple[int, int]:
     """(width, height) of a base64 image from its header alone; ``row`` goes into messages."""
     where = f"column '{field}'" + ("" if row is None else f" (row {row})")
     try:
@@ -51,9 +47,7 @@ def decoded_size(
     except ImageCodecError:
         raise
     except ImageError as exc:
-        raise ImageCodecError(
-            f"{exc} (expected a base64-encoded image, PNG/JPEG)"
-        ) from None
+        raise ImageCodecError(f"{exc} (expected a base64-encoded image, PNG/JPEG)") from None
 
 
 def decode_image(
@@ -76,6 +70,4 @@ def decode_image(
     except ImageCodecError:
         raise
     except ImageError as exc:
-        raise ImageCodecError(
-            f"{exc} (expected a base64-encoded image, PNG/JPEG)"
-        ) from None
+        raise ImageCodecError(f"{exc} (expected a base64-encoded image, PNG/JPEG)") from None

@@ -45,7 +45,7 @@ def _aliases_by_version(aliases) -> dict[str, tuple[str, ...]]:
 
 def _row(version, aliases: tuple[str, ...]) -> VersionRow:
     tags = version.tags or {}
-    scores = {key[len(SCORE_TAG_PREFIX):]: float(value) for key, value in tags.items() if key.startswith(SCORE_TAG_PREFIX)}
+    scores = {key[len(SCORE_TAG_PREFIX) :]: float(value) for key, value in tags.items() if key.startswith(SCORE_TAG_PREFIX)}
     return VersionRow(
         version.name,
         str(version.version),

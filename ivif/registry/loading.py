@@ -36,9 +36,9 @@ def lookup_store(params_path: str | Path = DEFAULT_PARAMS, environ: Mapping[str,
 def existing_store(uri: str) -> str:
     """``uri`` if it can be read without creating anything; FileNotFoundError for a
     sqlite store whose file does not exist."""
-    if uri.startswith(SQLITE_PREFIX) and not Path(uri[len(SQLITE_PREFIX):]).is_file():
+    if uri.startswith(SQLITE_PREFIX) and not Path(uri[len(SQLITE_PREFIX) :]).is_file():
         raise FileNotFoundError(
-            f"MLflow store {uri[len(SQLITE_PREFIX):]} does not exist (nothing registered there yet); run from the "
+            f"MLflow store {uri[len(SQLITE_PREFIX) :]} does not exist (nothing registered there yet); run from the "
             f"project folder (its params.yaml names the store), pass --params, or set {TRACKING_URI_ENV}"
         )
     return uri
@@ -51,6 +51,7 @@ def enable_model_uris(tracking_uri: str) -> None:
 
     for prefix in MLFLOW_PREFIXES:
         register_spec_loader(prefix, lambda spec: load_torch_model(spec, tracking_uri=tracking_uri))
+
 
 PYFUNC_FLAVOR = "python_function"
 
@@ -86,5 +87,7 @@ def checkpoint_in(model_dir: Path, uri: str = "") -> Path:
     flavor = Model.load(str(model_dir)).flavors.get(PYFUNC_FLAVOR, {})
     artifact = (flavor.get("artifacts") or {}).get(CHECKPOINT_ARTIFACT)
     if not artifact:
-        raise ValueError(f"{uri or model_dir}: not an ivif fusion model (no '{CHECKPOINT_ARTIFACT}' artifact); log it with ivif.registry.log_and_register")
+        raise ValueError(
+            f"{uri or model_dir}: not an ivif fusion model (no '{CHECKPOINT_ARTIFACT}' artifact); log it with ivif.registry.log_and_register"
+        )
     return model_dir / artifact["path"]

@@ -39,6 +39,7 @@ class PromotionOutcome:
 
     def summary(self) -> dict:
         """JSON-ready summary (the DVC ``metrics/promotion.json``)."""
+
         def scores(result):
             return None if result is None else {k: round(v, 6) for k, v in result.means.items()}
 

@@ -139,7 +139,9 @@ def as_pair_frame(model_input: Any) -> pd.DataFrame:
         frame = pd.DataFrame(list(model_input))
     missing = [col for col in (IR_COLUMN, VI_COLUMN) if col not in frame.columns]
     if missing:
-        raise ValueError(f"fusion input lacks column(s) {missing}; send {{'{IR_COLUMN}': <b64 image>, '{VI_COLUMN}': <b64 image>}} per pair")
+        raise ValueError(
+            f"fusion input lacks column(s) {missing}; send {{'{IR_COLUMN}': <b64 image>, '{VI_COLUMN}': <b64 image>}} per pair"
+        )
     return frame
 
 

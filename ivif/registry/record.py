@@ -54,7 +54,7 @@ def record_decision(
         return  # registered without a run: the version tags are all there is
     run_id = candidate.run_id
     for role, result in (("candidate", candidate_result), ("champion", champion_result)):
-        for metric, value in (result.means.items() if result else ()):
+        for metric, value in result.means.items() if result else ():
             client.log_metric(run_id, f"gate.{role}.{metric}", value)
     client.set_tag(run_id, DECISION_TAG, decision_label(decision))
     client.set_tag(run_id, REASON_TAG, decision.reason[:MAX_TAG_LENGTH])

@@ -253,7 +253,9 @@ def read_registration(path: str | Path) -> dict[str, str]:
 
     path = Path(path)
     if not path.is_file():
-        raise FileNotFoundError(f"{path}: no registration record; register the model first (`dvc repro register` or `ivif registry register`)")
+        raise FileNotFoundError(
+            f"{path}: no registration record; register the model first (`dvc repro register` or `ivif registry register`)"
+        )
     record = json.loads(path.read_text())
     missing = [key for key in ("name", "version", "sha256") if not record.get(key)]
     if missing:

@@ -154,9 +154,7 @@ def _groups_config(study: Study) -> dict[str, Any]:
 def _block_configs(study: Study, block: Block):
     ir_dataset = block.ir or study.train_dataset
     vis_dataset = block.vis or ir_dataset
-    for model, paradigm, n, seed, constraint in itertools.product(
-        block.models, block.paradigms, block.n, block.seeds, block.constraint
-    ):
+    for model, paradigm, n, seed, constraint in itertools.product(block.models, block.paradigms, block.n, block.seeds, block.constraint):
         group_pairs = [(None, None)]
         if constraint != "none":
             names = group_names(study)
@@ -191,8 +189,15 @@ def _block_configs(study: Study, block: Block):
 
 def _train_dict(study: Study, block: Block, model: str, paradigm: str, seed: int, budget: Mapping[str, Any]) -> dict[str, Any]:
     """The full TrainConfig of a cell as a plain dict (every field, defaults included)."""
-    values = {**study.train, **block.train, "model": model, "manifest": paradigm, "seed": seed,
-              "eval_images": 0, "eval_every": 0}  # fmt: skip  (the study scores every test set itself)
+    values = {
+        **study.train,
+        **block.train,
+        "model": model,
+        "manifest": paradigm,
+        "seed": seed,
+        "eval_images": 0,
+        "eval_every": 0,
+    }  # fmt: skip  (the study scores every test set itself)
     if budget["kind"] == "steps":
         values["max_steps"] = budget["steps"]
         values["epochs"] = budget["steps"]  # an upper bound: an epoch is at least one step

@@ -53,7 +53,9 @@ class _Data:
         self.meta = json.loads((folder / STUDY_JSON).read_text())
         self.metrics: list[str] = self.meta["metrics"]
         self.primary: str = self.meta["primary_metric"]
-        self.results = pd.read_csv(folder / RESULTS, dtype={"n": str, "seed": str, "ir_group": str, "vis_group": str, "commit": str}, keep_default_na=False)
+        self.results = pd.read_csv(
+            folder / RESULTS, dtype={"n": str, "seed": str, "ir_group": str, "vis_group": str, "commit": str}, keep_default_na=False
+        )
         for col in ("n_base", "steps", "batch_size", "pairs_seen", "wall_s", "train_s", "s_per_step", "patches_per_s",
                     "manifest_build_s", "eval_s", "final_loss", *self.metrics):  # fmt: skip
             self.results[col] = pd.to_numeric(self.results[col], errors="coerce")
@@ -96,11 +98,13 @@ def _header(d: _Data) -> str:
         f"test sets: {', '.join(f'**{t}**' for t in m['test_sets'])}"
         + (f" (out of distribution: {', '.join(m['ood_test_sets'])})" if m["ood_test_sets"] else "")
         + ".\n",
-        (f"Cells: {len(cells)} ({', '.join(f'{v} {k}' for k, v in sorted(counts.items()))}). "
-        f"Headline metric: **{d.primary}** (higher is better); all metrics are in `results.csv`. "
-        f"Intervals are 95 % bootstrap intervals over seeds; p-values are two-sided paired Wilcoxon "
-        f"signed-rank tests over test images (per-image scores averaged over seeds), Holm-corrected over every "
-        f"comparison in the report's Q1 table.\n"),
+        (
+            f"Cells: {len(cells)} ({', '.join(f'{v} {k}' for k, v in sorted(counts.items()))}). "
+            f"Headline metric: **{d.primary}** (higher is better); all metrics are in `results.csv`. "
+            f"Intervals are 95 % bootstrap intervals over seeds; p-values are two-sided paired Wilcoxon "
+            f"signed-rank tests over test images (per-image scores averaged over seeds), Holm-corrected over every "
+            f"comparison in the report's Q1 table.\n"
+        ),
         f"Regenerate this file from the data files next to it: `ivif study report {m['report_dir']}`.\n",
     ]
     return "\n".join(lines)
@@ -193,7 +197,9 @@ def _q1(d: _Data) -> str:
         shown = comps[comps.metric == d.primary]
         rows = [[r.model, _n_label(frame, r.n), r.test_set, r.comparison, _fmt(r.diff, 4), _fmt(r.p), _fmt(r.p_holm), r.images]
                 for r in shown.itertuples()]  # fmt: skip
-        out.append(f"**Paired tests on {d.primary}** (difference = other − SPTP, per-image scores averaged over seeds; all metrics in `q1_tests.csv`)\n")
+        out.append(
+            f"**Paired tests on {d.primary}** (difference = other − SPTP, per-image scores averaged over seeds; all metrics in `q1_tests.csv`)\n"
+        )
         out.append(_table(["model", "N", "test set", "comparison", "mean diff", "p", "p (Holm)", "images"], rows))
         atomic_write_text(d.folder / "q1_tests.csv", comps.to_csv(index=False, float_format="%.6g"))
     mult = _multipliers(d, frame)
@@ -265,9 +271,20 @@ def _q2(d: _Data) -> str:
         if group.budget.nunique() < 2:
             continue
         rows = []
-        for (budget, paradigm), cells in sorted(group.groupby(["budget", "paradigm"]), key=lambda kv: (kv[0][0], PARADIGM_ORDER.index(kv[0][1]))):
+        for (budget, paradigm), cells in sorted(
+            group.groupby(["budget", "paradigm"]), key=lambda kv: (kv[0][0], PARADIGM_ORDER.index(kv[0][1]))
+        ):
             mean, low, high, k = d.seeds_mean(cells, d.primary)
-            rows.append([budget, paradigm.upper(), int(cells.steps.mean()), int(cells.pairs_seen.mean()), f"{_fmt(mean)} [{_fmt(low)}, {_fmt(high)}]", k])
+            rows.append(
+                [
+                    budget,
+                    paradigm.upper(),
+                    int(cells.steps.mean()),
+                    int(cells.pairs_seen.mean()),
+                    f"{_fmt(mean)} [{_fmt(low)}, {_fmt(high)}]",
+                    k,
+                ]
+            )
         out.append(f"**{model}, N={_n_label(group, n)}, test set {test}**\n")
         out.append(_table(["budget", "paradigm", "steps", "pairs seen", d.primary, "seeds"], rows))
         control = d.meta["control_budget"]
@@ -285,7 +302,9 @@ def _q2(d: _Data) -> str:
         out.append("**In plain words.** " + " ".join(shrink) + " Where the gap is larger under the paper's protocol than at equal "
                    "steps, part of the paper's APTP advantage came from more iterations, not from more diverse pairs.\n")  # fmt: skip
     else:
-        out.append("**In plain words.** No model/N has both an equal-steps and another budget with SPTP and APTP cells, so iterations and diversity cannot be separated here.\n")
+        out.append(
+            "**In plain words.** No model/N has both an equal-steps and another budget with SPTP and APTP cells, so iterations and diversity cannot be separated here.\n"
+        )
     return "\n".join(out)
 
 
@@ -304,7 +323,9 @@ def _q3(d: _Data) -> str:
         return head + "\n_No cells in this section._\n"
     out = [head]
     rows, words = [], []
-    for (model, n, budget, ir, vis, paradigm, test), cells in cross.groupby(["model", "n", "budget", "ir", "vis", "paradigm", "test_set"], sort=True):
+    for (model, n, budget, ir, vis, paradigm, test), cells in cross.groupby(
+        ["model", "n", "budget", "ir", "vis", "paradigm", "test_set"], sort=True
+    ):
         base = d.plain[(d.plain.model == model) & (d.plain.n == n) & (d.plain.budget == budget) & (d.plain.ir == ir)
                        & (d.plain.paradigm == "sptp") & (d.plain.test_set == test)]  # fmt: skip
         other = d.plain[(d.plain.model == model) & (d.plain.n == n) & (d.plain.budget == budget) & (d.plain.ir == vis)
@@ -316,7 +337,9 @@ def _q3(d: _Data) -> str:
                      _fmt(other[d.primary].mean()) if not other.empty else "–", _fmt(p)])  # fmt: skip
         if not base.empty:
             verdict = "beats" if diff > 0 else "does not beat"
-            words.append(f"{paradigm.upper()} {ir}×{vis} {verdict} SPTP on {ir} on {test} ({d.primary} {_fmt(mean)} vs {_fmt(base[d.primary].mean())}, p={_fmt(p)}).")
+            words.append(
+                f"{paradigm.upper()} {ir}×{vis} {verdict} SPTP on {ir} on {test} ({d.primary} {_fmt(mean)} vs {_fmt(base[d.primary].mean())}, p={_fmt(p)})."
+            )
     out.append(_table(["model", "N", "IR × VIS", "paradigm", "test set", d.primary, "SPTP on A", "SPTP on B", "p vs SPTP A"], rows))
     claim_metrics = [m for m in ("MI", "VIF") if m in d.metrics]
     out.append("**In plain words.** " + (" ".join(words) or "No matching SPTP cells to compare with.")
@@ -333,7 +356,11 @@ def _q4(d: _Data) -> str:
     out = [head]
     if d.groups:
         rule = d.groups["rule"]
-        out.append(f"Groups by `{rule['by']}`" + (f" (threshold {_fmt(rule['threshold'])} on visible mean luma)" if "threshold" in rule else "") + ":\n")
+        out.append(
+            f"Groups by `{rule['by']}`"
+            + (f" (threshold {_fmt(rule['threshold'])} on visible mean luma)" if "threshold" in rule else "")
+            + ":\n"
+        )
         rows = []
         for part in ("train", "test"):
             for dataset, groups in sorted(d.groups["summary"].get(part, {}).items()):
@@ -353,8 +380,11 @@ def _q4(d: _Data) -> str:
             if worst:
                 words.append(f"Failure cases (across trails within most): {', '.join(worst)}.")
     out.append(_table(["model", "N", "paradigm", "test set", "constraint", "IR group × VIS group", d.primary, "seeds"], rows))
-    out.append("**In plain words.** " + (" ".join(words) or "No cell has both constraints to compare.")
-               + " A negative across − within means pairing images from different scenes hurt; the paper did not test this.\n")
+    out.append(
+        "**In plain words.** "
+        + (" ".join(words) or "No cell has both constraints to compare.")
+        + " A negative across − within means pairing images from different scenes hurt; the paper did not test this.\n"
+    )
     return "\n".join(out)
 
 
@@ -366,7 +396,11 @@ def _worst_images(d: _Data, a: pd.DataFrame, b: pd.DataFrame, test: str, count: 
     sb = imgs[imgs.cell_id.isin(b.cell_id)].groupby("image")[d.primary].mean()
     diff = (sa - sb).dropna().sort_values()
     group_of = (d.groups or {}).get("test", {}).get(test, {})
-    return [f"{name} ({_fmt(v, 3)}" + (f", group {group_of[name]})" if name in group_of else ")") for name, v in diff.iloc[:count].items() if v < 0]
+    return [
+        f"{name} ({_fmt(v, 3)}" + (f", group {group_of[name]})" if name in group_of else ")")
+        for name, v in diff.iloc[:count].items()
+        if v < 0
+    ]
 
 
 def _q5(d: _Data) -> str:
@@ -460,7 +494,7 @@ def _curves(d: _Data) -> str:
         tail = curve.loss_total.to_numpy()
         if len(tail) >= 4:
             half = len(tail) // 2
-            flat.append((tail[half:].mean() - tail[-max(1, len(tail) // 4):].mean()) / max(abs(tail[half:].mean()), 1e-12))
+            flat.append((tail[half:].mean() - tail[-max(1, len(tail) // 4) :].mean()) / max(abs(tail[half:].mean()), 1e-12))
     for p, c in colours.items():
         ax.plot([], [], color=c, label=p.upper())
     ax.set_xlabel("step")

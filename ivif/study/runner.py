@@ -56,7 +56,9 @@ def worker_command(study: Study, cell: Cell, parent_run_id: str | None, threads:
     return cmd
 
 
-def run_cell_process(study: Study, cell: Cell, parent_run_id: str | None, threads: int, env: dict[str, str] | None = None) -> dict[str, Any]:
+def run_cell_process(
+    study: Study, cell: Cell, parent_run_id: str | None, threads: int, env: dict[str, str] | None = None
+) -> dict[str, Any]:
     """Run one cell in a fresh interpreter; returns its result or failure record."""
     existing = read_result(study, cell)
     if existing is not None:

@@ -64,7 +64,7 @@ def absolute_store_uri(store: str, base_dir: str | Path | None = None) -> str:
     """``sqlite:///rel.db`` -> ``sqlite:////abs/base/rel.db``; other URIs unchanged."""
     if not store.startswith(_SQLITE_PREFIX):
         return store
-    db_path = Path(store[len(_SQLITE_PREFIX):])
+    db_path = Path(store[len(_SQLITE_PREFIX) :])
     if not db_path.is_absolute():
         db_path = Path(base_dir or Path.cwd()).resolve() / db_path
     return f"{_SQLITE_PREFIX}{db_path}"
@@ -77,7 +77,7 @@ def local_artifact_root(tracking_uri: str) -> str | None:
     """
     if not tracking_uri.startswith(_SQLITE_PREFIX):
         return None
-    db_path = Path(tracking_uri[len(_SQLITE_PREFIX):])
+    db_path = Path(tracking_uri[len(_SQLITE_PREFIX) :])
     return (db_path.parent / LOCAL_ARTIFACT_DIR).as_uri()
 
 
@@ -98,7 +98,7 @@ def configure_tracking(
     uri = resolve_tracking_uri(config.store, base_dir, environ)
     preflight(uri)  # an unreachable server fails in seconds, naming the URI
     if uri.startswith(_SQLITE_PREFIX):
-        Path(uri[len(_SQLITE_PREFIX):]).parent.mkdir(parents=True, exist_ok=True)
+        Path(uri[len(_SQLITE_PREFIX) :]).parent.mkdir(parents=True, exist_ok=True)
     use_store(uri)
     ensure_experiment(config.experiment, uri)
     return uri

@@ -143,7 +143,10 @@ def load_state(path: str | Path, map_location: str | torch.device = "cpu", fallb
         kept = _set_aside(path)
         log.warning(
             "%s\nresuming from the checkpoint before it instead: %s (step %s)%s",
-            exc, previous, state.get("step"), f"; the bad file is kept as {kept}" if kept else "",
+            exc,
+            previous,
+            state.get("step"),
+            f"; the bad file is kept as {kept}" if kept else "",
         )
         return state
 

@@ -143,10 +143,7 @@ def run_name(model: str, manifest: str) -> str:
 def _require_number(config: TrainConfig, name: str) -> None:
     value = getattr(config, name)
     if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise ValueError(
-            f"train.{name} must be a number, got {value!r}; YAML reads 1e-4 or 1.0e30 as text, "
-            "write 1.0e-4 or 1.0e+30"
-        )
+        raise ValueError(f"train.{name} must be a number, got {value!r}; YAML reads 1e-4 or 1.0e30 as text, write 1.0e-4 or 1.0e+30")
 
 
 def _require_positive(config: TrainConfig, *names: str) -> None:

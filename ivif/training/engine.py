@@ -71,7 +71,18 @@ AMP_DTYPE = torch.bfloat16  # no loss scaling needed, unlike float16
 # train params that do not change the trajectory (only its length, cadence or speed):
 # a checkpoint written with other values of these may be resumed. Everything else in
 # the train section is part of a run's identity.
-NON_IDENTITY_KEYS = ("epochs", "max_steps", "log_every", "eval_every", "eval_split", "eval_images", "ckpt_every", "num_workers", "device", "compile")
+NON_IDENTITY_KEYS = (
+    "epochs",
+    "max_steps",
+    "log_every",
+    "eval_every",
+    "eval_split",
+    "eval_images",
+    "ckpt_every",
+    "num_workers",
+    "device",
+    "compile",
+)
 AUTO = "auto"  # fit(resume=AUTO): resume a checkpoint of the same identity, else start fresh
 CODE_PACKAGE = Path(__file__).resolve().parents[1]  # the ivif package: its code is part of the identity
 
@@ -201,7 +212,9 @@ class Trainer:
         try:
             with freed_memory_retained():  # each step's large tensors are reused, not page-faulted afresh
                 self.setup()
-                self.resumed = bool(resume) and has_state(self.paths.last_state) and self._resume(self.paths.last_state, strict=resume is True)
+                self.resumed = (
+                    bool(resume) and has_state(self.paths.last_state) and self._resume(self.paths.last_state, strict=resume is True)
+                )
                 if self.dist.is_main:
                     for callback in self.callbacks:
                         if hasattr(callback, "on_start"):
@@ -237,9 +250,7 @@ class Trainer:
         self.model = create_model(config.model, **self.model_kwargs).to(device, memory_format=self.memory_format)
         self.model.train()
         self.optimizer = self._build_optimizer(self.model.parameters())
-        self.scheduler = build_scheduler(
-            self.optimizer, self.total_steps, config.schedule, config.warmup_steps, config.min_lr_ratio
-        )
+        self.scheduler = build_scheduler(self.optimizer, self.total_steps, config.schedule, config.warmup_steps, config.min_lr_ratio)
         self.adversary = None
         if config.is_gan:
             discriminator = create_discriminator(image_size=config.patch_size).to(device, memory_format=self.memory_format)
@@ -431,9 +442,7 @@ class Trainer:
             return True
         saved = ", ".join(changed)
         if strict:
-            raise CheckpointError(
-                f"{path}: written by another run ({saved}); restore those params, or train into a fresh --out folder"
-            )
+            raise CheckpointError(f"{path}: written by another run ({saved}); restore those params, or train into a fresh --out folder")
         if self.dist.is_main:
             logger.warning("%s: starting afresh, not resuming: the checkpoint was written by another run (%s)", path, saved)
         return False
@@ -447,7 +456,11 @@ class Trainer:
             logger.warning(
                 "%s: resuming a %d-step run as a %d-step run (train.epochs/max_steps changed); the learning-rate "
                 "schedule now ends at step %d, lr %.3g from here",
-                path, previous_total, self.total_steps, self.total_steps, self.scheduler.get_last_lr()[0],
+                path,
+                previous_total,
+                self.total_steps,
+                self.total_steps,
+                self.scheduler.get_last_lr()[0],
             )
         if self.adversary is not None:
             self.adversary.load_state_dict(state["adversary"])

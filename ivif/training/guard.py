@@ -34,8 +34,7 @@ def check_finite(value: torch.Tensor, what: str, step: int, last_checkpoint: Pat
     if bool(torch.isfinite(value).all()):
         return
     raise NonFiniteLossError(
-        f"{what} became {float(value.detach().float().sum())} at step {step}; "
-        f"training stopped and {_kept(last_checkpoint)}. {ADVICE}"
+        f"{what} became {float(value.detach().float().sum())} at step {step}; training stopped and {_kept(last_checkpoint)}. {ADVICE}"
     )
 
 

@@ -29,7 +29,9 @@ def cache(sample_dir, tmp_path_factory):
 @pytest.fixture(scope="module")
 def checkpoint(tmp_path_factory):
     model = contrast_fusion(**STRONG)
-    return save_checkpoint(tmp_path_factory.mktemp("ckpt") / "model.pt", model_name="cnn", model_kwargs=SMALL_CNN, state_dict=model.state_dict())
+    return save_checkpoint(
+        tmp_path_factory.mktemp("ckpt") / "model.pt", model_name="cnn", model_kwargs=SMALL_CNN, state_dict=model.state_dict()
+    )
 
 
 def test_cli_writes_dvc_metrics_plots_and_grid(cache, checkpoint, tmp_path):
@@ -38,8 +40,23 @@ def test_cli_writes_dvc_metrics_plots_and_grid(cache, checkpoint, tmp_path):
     params = tmp_path / "params.yaml"
     params.write_text("evaluate: {device: cpu, metrics: [EN, SD, SSIM], grid_images: 2, grid_height: 24}\n")
     out = {name: tmp_path / name for name in ("m.json", "per_image.csv", "grid.png")}
-    code = main(["evaluate", "--params", str(params), "--model", str(checkpoint), "--data", str(cache.root),
-                 "--metrics-file", str(out["m.json"]), "--per-image-file", str(out["per_image.csv"]), "--grid-file", str(out["grid.png"])])
+    code = main(
+        [
+            "evaluate",
+            "--params",
+            str(params),
+            "--model",
+            str(checkpoint),
+            "--data",
+            str(cache.root),
+            "--metrics-file",
+            str(out["m.json"]),
+            "--per-image-file",
+            str(out["per_image.csv"]),
+            "--grid-file",
+            str(out["grid.png"]),
+        ]
+    )
     assert code == 0
     summary = json.loads(out["m.json"].read_text())
     assert summary["images"] == len(cache) and summary["convention"] == "cddfuse" and summary["mode"] == "full"

@@ -47,7 +47,9 @@ def make_flaky_dvc_project(root) -> None:
         "n = int(p.read_text()) if p.exists() else 0; p.write_text(str(n + 1)); sys.exit(1 if n == 0 else 0)"
     )
     subprocess.run([sys.executable, "-m", "dvc", "init", "--no-scm", "-q"], cwd=root, check=True)
-    (root / "dvc.yaml").write_text(yaml.safe_dump({"stages": {"flaky_fetch": {"cmd": f'{sys.executable} -c "{script}"', "always_changed": True}}}))
+    (root / "dvc.yaml").write_text(
+        yaml.safe_dump({"stages": {"flaky_fetch": {"cmd": f'{sys.executable} -c "{script}"', "always_changed": True}}})
+    )
 
 
 def test_data_refresh_is_retried(prefect_harness, scripted_trainer, retrain_project):
@@ -59,7 +61,6 @@ def test_data_refresh_is_retried(prefect_harness, scripted_trainer, retrain_proj
     with pytest.raises(ScriptedTrainingError):
         retrain_flow(["scripted.quality=fail"], "scripted", refresh=True)
     assert (retrain_project.root / "attempts").read_text() == "2"
-
 
 
 def test_two_retrains_never_overlap(prefect_harness, scripted_trainer, retrain_project):

@@ -169,7 +169,9 @@ def test_a_deployment_run_cannot_choose_another_project_or_stages(prefect_server
     evil = tmp_path / "evil"
     evil.mkdir()
     (evil / "dvc.yaml").write_text(pipeline)
-    (evil / "params.yaml").write_text(yaml.safe_dump({**yaml.safe_load(retrain_project.params.read_text()), "retrain": {"data_stages": ["fetch"], "manifest_stages": []}}))
+    (evil / "params.yaml").write_text(
+        yaml.safe_dump({**yaml.safe_load(retrain_project.params.read_text()), "retrain": {"data_stages": ["fetch"], "manifest_stages": []}})
+    )
     subprocess.run([sys.executable, "-m", "dvc", "init", "--no-scm", "-q"], cwd=evil, check=True)
     planted = retrain_project.root / "data" / "raw" / "tno"
     planted.mkdir(parents=True)
@@ -178,7 +180,9 @@ def test_a_deployment_run_cannot_choose_another_project_or_stages(prefect_server
     serve_log = tmp_path / "serve.log"
     with served_deployment(prefect_server, retrain_project, serve_log) as (client, deployment):
         try:  # --param params_path=<evil>/params.yaml
-            run = client.create_flow_run_from_deployment(deployment.id, parameters={"params_path": str(evil / "params.yaml"), "refresh": True})
+            run = client.create_flow_run_from_deployment(
+                deployment.id, parameters={"params_path": str(evil / "params.yaml"), "refresh": True}
+            )
         except PrefectHTTPStatusError as exc:
             assert "params_path" in exc.response.text
         else:
@@ -204,9 +208,22 @@ def test_a_killed_retrain_does_not_keep_the_slot(prefect_server, retrain_project
     params["retrain"]["lock_timeout_s"] = WAIT_AFTER_KILL_S
     retrain_project.params.write_text(yaml.safe_dump(params))
     started = tmp_path / "started"
-    command = [sys.executable, "-m", "flows.retrain", "run", "--params", str(retrain_project.params), "--trainer", "scripted", "--no-refresh"]
-    blocker = start([*command, "scripted.quality=block", f"scripted.started={started}"], prefect_server.env, tmp_path / "blocker.log", PROJECT_ROOT)
+    command = [
+        sys.executable,
+        "-m",
+        "flows.retrain",
+        "run",
+        "--params",
+        str(retrain_project.params),
+        "--trainer",
+        "scripted",
+        "--no-refresh",
+    ]
+    blocker = start(
+        [*command, "scripted.quality=block", f"scripted.started={started}"], prefect_server.env, tmp_path / "blocker.log", PROJECT_ROOT
+    )
     with SyncPrefectClient(prefect_server.api) as client:
+
         def active_slots() -> int:
             return client.read_global_concurrency_limit_by_name("ivif-retrain").active_slots
 
@@ -251,14 +268,26 @@ def test_a_killed_retrain_without_a_server_does_not_keep_the_slot(retrain_projec
     env = subprocess_env({"PREFECT_HOME": str(tmp_path / "prefect"), OVERRIDES_ENV: SCRIPTED_OVERRIDES})
     env.pop("PREFECT_API_URL", None)
     started = tmp_path / "started"
-    command = [sys.executable, "-m", "flows.retrain", "run", "--params", str(retrain_project.params), "--trainer", "scripted", "--no-refresh"]
+    command = [
+        sys.executable,
+        "-m",
+        "flows.retrain",
+        "run",
+        "--params",
+        str(retrain_project.params),
+        "--trainer",
+        "scripted",
+        "--no-refresh",
+    ]
     blocker = start([*command, "scripted.quality=block", f"scripted.started={started}"], env, tmp_path / "blocker.log", PROJECT_ROOT)
     try:
         wait_for(started.is_file, "blocking retrain holds the slot", RUN_TIMEOUT_S, tmp_path / "blocker.log")
     finally:
         os.killpg(blocker.pid, signal.SIGKILL)
         blocker.wait(timeout=30)
-    done = subprocess.run([*command, "scripted.quality=strong"], env=env, cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=RUN_TIMEOUT_S)
+    done = subprocess.run(
+        [*command, "scripted.quality=strong"], env=env, cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=RUN_TIMEOUT_S
+    )
     assert done.returncode == 0, (done.stdout + done.stderr)[-3000:]
     assert "promoted" in done.stdout
     assert "died holding concurrency limit 'ivif-retrain'; gave back its slots" in done.stdout + done.stderr

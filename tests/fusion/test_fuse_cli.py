@@ -37,7 +37,9 @@ def cnn_spec(shared):
 def test_folder_fusion_writes_one_rgb_image_per_pair(roadscene_subset, cnn_spec, tmp_path, capsys):
     root, names = roadscene_subset
     out = tmp_path / "fused"
-    assert main(["fuse", "--model", cnn_spec, "--ir", str(root / "ir"), "--vi", str(root / "vi"), "--out", str(out), "--device", "cpu"]) == 0
+    assert (
+        main(["fuse", "--model", cnn_spec, "--ir", str(root / "ir"), "--vi", str(root / "vi"), "--out", str(out), "--device", "cpu"]) == 0
+    )
     assert sorted(p.name for p in out.iterdir()) == sorted(f"{name.rsplit('.', 1)[0]}.png" for name in names)
     for name in names:
         source = Image.open(root / "vi" / name)
@@ -74,9 +76,37 @@ def test_grayscale_stays_grayscale_in_tiled_mode(shared, cnn_spec, tmp_path):
 def test_ivif_checkpoint_spec(shared, roadscene_subset, tmp_path):
     root, names = roadscene_subset
     checkpoint = tmp_path / "transformer.pt"
-    assert main(["import-upstream", "--model", "transformer", "--src", str(shared / "weights" / "upstream" / "transformer.model"), "--out", str(checkpoint)]) == 0
+    assert (
+        main(
+            [
+                "import-upstream",
+                "--model",
+                "transformer",
+                "--src",
+                str(shared / "weights" / "upstream" / "transformer.model"),
+                "--out",
+                str(checkpoint),
+            ]
+        )
+        == 0
+    )
     out = tmp_path / "single.png"
-    assert main(["fuse", "--model", str(checkpoint), "--ir", str(root / "ir" / names[1]), "--vi", str(root / "vi" / names[1]), "--out", str(out)]) == 0
+    assert (
+        main(
+            [
+                "fuse",
+                "--model",
+                str(checkpoint),
+                "--ir",
+                str(root / "ir" / names[1]),
+                "--vi",
+                str(root / "vi" / names[1]),
+                "--out",
+                str(out),
+            ]
+        )
+        == 0
+    )
     assert Image.open(out).size == Image.open(root / "vi" / names[1]).size
 
 
@@ -93,15 +123,60 @@ def test_wrong_checkpoint_is_one_clear_error(shared, roadscene_subset, tmp_path,
     err = one_line_error(capsys)
     assert "gan.model" in err and "inchange.0.weight" in err and "transformer" in err
     assert not (tmp_path / "out").exists()
-    assert main(["fuse", "--model", str(shared / "weights" / "upstream" / "cnn.model"), "--ir", str(root / "ir"), "--vi", str(root / "vi"), "--out", str(tmp_path / "out")]) == 1
+    assert (
+        main(
+            [
+                "fuse",
+                "--model",
+                str(shared / "weights" / "upstream" / "cnn.model"),
+                "--ir",
+                str(root / "ir"),
+                "--vi",
+                str(root / "vi"),
+                "--out",
+                str(tmp_path / "out"),
+            ]
+        )
+        == 1
+    )
     assert "upstream:<cnn|transformer|gan>:PATH" in one_line_error(capsys)
 
 
 def test_missing_file_is_one_clear_error(roadscene_subset, cnn_spec, tmp_path, capsys):
     root, names = roadscene_subset
-    assert main(["fuse", "--model", cnn_spec, "--ir", str(root / "ir" / "missing.jpg"), "--vi", str(root / "vi" / names[0]), "--out", str(tmp_path / "x.png")]) == 1
+    assert (
+        main(
+            [
+                "fuse",
+                "--model",
+                cnn_spec,
+                "--ir",
+                str(root / "ir" / "missing.jpg"),
+                "--vi",
+                str(root / "vi" / names[0]),
+                "--out",
+                str(tmp_path / "x.png"),
+            ]
+        )
+        == 1
+    )
     assert "input not found" in one_line_error(capsys)
-    assert main(["fuse", "--model", str(tmp_path / "nope.pt"), "--ir", str(root / "ir" / names[0]), "--vi", str(root / "vi" / names[0]), "--out", str(tmp_path / "x.png")]) == 1
+    assert (
+        main(
+            [
+                "fuse",
+                "--model",
+                str(tmp_path / "nope.pt"),
+                "--ir",
+                str(root / "ir" / names[0]),
+                "--vi",
+                str(root / "vi" / names[0]),
+                "--out",
+                str(tmp_path / "x.png"),
+            ]
+        )
+        == 1
+    )
     assert "checkpoint not found" in one_line_error(capsys)
 
 
@@ -109,7 +184,22 @@ def test_size_mismatch_is_one_clear_error(roadscene_subset, cnn_spec, tmp_path, 
     root, names = roadscene_subset
     sizes = {name: Image.open(root / "ir" / name).size for name in names}
     first, other = names[0], next(name for name in names[1:] if sizes[name] != sizes[names[0]])
-    assert main(["fuse", "--model", cnn_spec, "--ir", str(root / "ir" / first), "--vi", str(root / "vi" / other), "--out", str(tmp_path / "x.png")]) == 1
+    assert (
+        main(
+            [
+                "fuse",
+                "--model",
+                cnn_spec,
+                "--ir",
+                str(root / "ir" / first),
+                "--vi",
+                str(root / "vi" / other),
+                "--out",
+                str(tmp_path / "x.png"),
+            ]
+        )
+        == 1
+    )
     err = one_line_error(capsys)
     assert "size mismatch" in err and first in err and other in err
     assert not (tmp_path / "x.png").exists()
@@ -122,7 +212,12 @@ def test_unmatched_folder_stems_and_bad_suffix(roadscene_subset, cnn_spec, tmp_p
     os.symlink(root / "vi" / names[0], vi / names[0])
     assert main(["fuse", "--model", cnn_spec, "--ir", str(root / "ir"), "--vi", str(vi), "--out", str(tmp_path / "o")]) == 1
     assert "no partner" in one_line_error(capsys)
-    assert main(["fuse", "--model", cnn_spec, "--ir", str(root / "ir" / names[0]), "--vi", str(vi / names[0]), "--out", str(tmp_path / "x.npy")]) == 1
+    assert (
+        main(
+            ["fuse", "--model", cnn_spec, "--ir", str(root / "ir" / names[0]), "--vi", str(vi / names[0]), "--out", str(tmp_path / "x.npy")]
+        )
+        == 1
+    )
     assert "--format png writes .png" in one_line_error(capsys)
 
 
@@ -145,7 +240,24 @@ def test_exif_rotated_jpeg_pair_reads_the_same_in_fuse_and_metrics(roadscene_sub
         (upright_root / modality).mkdir(parents=True)
         Image.fromarray(upright).save(upright_root / modality / f"{stem}.png")
     for folder in (exif_root, upright_root):
-        assert main(["fuse", "--model", cnn_spec, "--ir", str(folder / "ir"), "--vi", str(folder / "vi"), "--out", str(folder / "fused"), "--device", "cpu"]) == 0
+        assert (
+            main(
+                [
+                    "fuse",
+                    "--model",
+                    cnn_spec,
+                    "--ir",
+                    str(folder / "ir"),
+                    "--vi",
+                    str(folder / "vi"),
+                    "--out",
+                    str(folder / "fused"),
+                    "--device",
+                    "cpu",
+                ]
+            )
+            == 0
+        )
     fused = np.asarray(Image.open(exif_root / "fused" / f"{stem}.png"))
     assert np.array_equal(fused, np.asarray(Image.open(upright_root / "fused" / f"{stem}.png")))
     from_exif = evaluate_folders(exif_root / "ir", exif_root / "vi", exif_root / "fused", progress=False)

@@ -39,34 +39,21 @@ def _png(image: Image.Image, **kw) -> bytes:
 def test_luma_is_pils_convert_l_bit_for_bit():
     rgb = RNG.integers(0, 256, (300, 700, 3), dtype=np.uint8)
     corners = np.array(
-        [
-            [
-                [r, g, b]
-                for r in (0, 1, 127, 128, 254, 255)
-                for g in (0, 128, 255)
-                for b in (0, 3, 255)
-            ]
-        ],
+        [[[r, g, b] for r in (0, 1, 127, 128, 254, 255) for g in (0, 128, 255) for b in (0, 3, 255)]],
         dtype=np.uint8,
     )
     for image in (rgb, corners):
-        assert np.array_equal(
-            luma(image), np.asarray(Image.fromarray(image, "RGB").convert("L"))
-        )
+        assert np.array_equal(luma(image), np.asarray(Image.fromarray(image, "RGB").convert("L")))
 
 
 @pytest.mark.parametrize("orientation", range(1, 9))
 def test_exif_orientation_is_applied_like_exif_transpose(orientation):
-    pixels = RNG.integers(
-        0, 256, (12, 20, 3), dtype=np.uint8
-    )  # non-square, so a wrong turn shows
+    pixels = RNG.integers(0, 256, (12, 20, 3), dtype=np.uint8)  # non-square, so a wrong turn shows
     image = Image.fromarray(pixels)
     exif = image.getexif()
     exif[0x0112] = orientation
     data = _png(image, exif=exif.tobytes())
-    expected = np.asarray(
-        ImageOps.exif_transpose(Image.open(io.BytesIO(data))).convert("RGB")
-    )
+    expected = np.asarray(ImageOps.exif_transpose(Image.open(io.BytesIO(data))).convert("RGB"))
     decoded = read_image(data)
     assert np.array_equal(decoded.pixels, expected)
     assert ("exif-orientation" in decoded.conversion) == (orientation != 1)
@@ -77,20 +64,14 @@ def test_16_bit_stretch_is_the_declared_percentile_rule(tmp_path):
     deep[0, :5] = [0, 1, 65535, 65534, 2]  # outliers the 0.5-99.5 % stretch ignores
     low, high = np.percentile(deep, [0.5, 99.5], method="inverted_cdf")
     assert percentile_levels(deep) == (low, high)
-    expected = np.round(
-        (np.clip(deep.astype(np.float64), low, high) - low) * 255 / (high - low)
-    ).astype(np.uint8)
+    expected = np.round((np.clip(deep.astype(np.float64), low, high) - low) * 255 / (high - low)).astype(np.uint8)
     assert np.array_equal(stretch_to_uint8(deep), expected)
-    assert np.array_equal(
-        stretch_to_uint8(deep.astype(np.int32)), expected
-    )  # mode I: same rule without the histogram
+    assert np.array_equal(stretch_to_uint8(deep.astype(np.int32)), expected)  # mode I: same rule without the histogram
     Image.fromarray(deep).save(tmp_path / "ir16.png")
     Image.fromarray(deep).save(tmp_path / "ir16.tif")
     for path in (tmp_path / "ir16.png", tmp_path / "ir16.tif"):
         decoded = read_image(path)
-        assert decoded.conversion == "stretch-16bit" and np.array_equal(
-            decoded.pixels, expected
-        )
+        assert decoded.conversion == "stretch-16bit" and np.array_equal(decoded.pixels, expected)
         # every reader applies the same rule
         assert np.array_equal(read_ir(path).pixels, expected)
         assert np.array_equal(read_gray(path, "opencv"), expected.astype(np.float64))
@@ -100,10 +81,7 @@ def test_16_bit_stretch_is_the_declared_percentile_rule(tmp_path):
 
 def test_pixel_limit_default_env_and_argument(monkeypatch):
     monkeypatch.delenv("IVIF_MAX_PIXELS", raising=False)
-    assert (
-        max_pixels() == DEFAULT_MAX_PIXELS
-        and 12000 * 12000 <= DEFAULT_MAX_PIXELS < 30000 * 30000
-    )
+    assert max_pixels() == DEFAULT_MAX_PIXELS and 12000 * 12000 <= DEFAULT_MAX_PIXELS < 30000 * 30000
     monkeypatch.setenv("IVIF_MAX_PIXELS", "1_000")
     assert max_pixels() == 1000 and max_pixels(5) == 5
     monkeypatch.setenv("IVIF_MAX_PIXELS", "lots")
@@ -111,9 +89,7 @@ def test_pixel_limit_default_env_and_argument(monkeypatch):
         max_pixels()
 
 
-def test_a_30000_squared_png_is_refused_from_its_header_everywhere(
-    tmp_path, monkeypatch
-):
+def test_a_30000_squared_png_is_refused_from_its_header_everywhere(tmp_path, monkeypatch):
     monkeypatch.delenv("IVIF_MAX_PIXELS", raising=False)
     bomb = tmp_path / "bomb.png"
     bomb.write_bytes(flat_png(30000, 30000))  # ~4 MB on disk, 900 megapixels decoded
@@ -157,9 +133,7 @@ def test_images_by_stem_skips_hidden_and_temporary_names(tmp_path):
     assert sorted(by_stem) == ["a", "b", "d"] and duplicates == []
     (tmp_path / "a.png").write_bytes(b"")
     _, duplicates = images_by_stem(tmp_path)
-    assert [(kept.name, other.name) for kept, other in duplicates] == [
-        ("a.jpg", "a.png")
-    ]
+    assert [(kept.name, other.name) for kept, other in duplicates] == [("a.jpg", "a.png")]
 
 
 def test_corrupt_and_unsupported_files_name_the_file_and_the_fix(tmp_path):
@@ -174,9 +148,7 @@ def test_corrupt_and_unsupported_files_name_the_file_and_the_fix(tmp_path):
         read_image(tmp_path / "cut.png")
     with pytest.raises(ImageError, match="junk.png: not a readable image"):
         read_image(tmp_path / "junk.png")
-    with pytest.raises(
-        ImageError, match="print.tif: unsupported colour mode CMYK; convert it"
-    ):
+    with pytest.raises(ImageError, match="print.tif: unsupported colour mode CMYK; convert it"):
         read_image(tmp_path / "print.tif")
     with pytest.raises(FileNotFoundError, match="gone.png"):
         read_image(tmp_path / "gone.png")
@@ -188,17 +160,11 @@ def test_training_luma_equals_fusion_luma_bit_for_bit(tmp_path):
     ir = RNG.integers(0, 256, (37, 45), dtype=np.uint8)
     Image.fromarray(rgb).save(tmp_path / "vi.png")
     Image.fromarray(ir).save(tmp_path / "ir.png")
-    stored = decode_png(
-        encode_png(read_vi(tmp_path / "vi.png").pixels)
-    )  # what a shard carries
-    write_cache(
-        tmp_path / "cache", [("x", read_ir(tmp_path / "ir.png").pixels, stored)]
-    )
+    stored = decode_png(encode_png(read_vi(tmp_path / "vi.png").pixels))  # what a shard carries
+    write_cache(tmp_path / "cache", [("x", read_ir(tmp_path / "ir.png").pixels, stored)])
     training = gray_plane(ImageCache(tmp_path / "cache").vi(0))
     fusion = read_pair(tmp_path / "ir.png", tmp_path / "vi.png").vi_luma
-    assert training.dtype == np.float32 and np.array_equal(
-        training, fusion.astype(np.float32)
-    )
+    assert training.dtype == np.float32 and np.array_equal(training, fusion.astype(np.float32))
 
 
 def test_ingest_with_skip_bad_lists_a_decompression_bomb(tmp_path, monkeypatch):

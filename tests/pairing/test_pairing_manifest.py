@@ -15,7 +15,14 @@ from ivif.pairing.manifest import cache_fingerprint, read_summary, read_table
 
 def plan(name, ir_cache, vis_cache, policy, **kwargs):
     return plan_manifest(
-        name, ir_cache, vis_cache, policy, ir_dataset=ir_cache.meta["dataset"], vis_dataset=vis_cache.meta["dataset"], split="train", **kwargs
+        name,
+        ir_cache,
+        vis_cache,
+        policy,
+        ir_dataset=ir_cache.meta["dataset"],
+        vis_dataset=vis_cache.meta["dataset"],
+        split="train",
+        **kwargs,
     )
 
 

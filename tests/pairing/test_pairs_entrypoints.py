@@ -25,7 +25,9 @@ MANIFESTS = {
 @pytest.fixture
 def params_file(tmp_path, msrs_cache, tno_cache, m3fd_cache, cache_root):
     path = tmp_path / "params.yaml"
-    path.write_text(yaml.safe_dump({"data": {"cache_root": str(cache_root)}, "pairs": {"out_dir": str(tmp_path / "pairs"), "manifests": MANIFESTS}}))
+    path.write_text(
+        yaml.safe_dump({"data": {"cache_root": str(cache_root)}, "pairs": {"out_dir": str(tmp_path / "pairs"), "manifests": MANIFESTS}})
+    )
     return path
 
 

@@ -23,7 +23,16 @@ BIN = Path(sys.executable).parent
 HERE = Path(__file__).resolve().parent
 # Small enough for two CPU cores; every stage still runs for real.
 TEST_PARAMS = {
-    "train": {"max_steps": 4, "batch_size": 2, "patch_size": 32, "ckpt_every": 2, "log_every": 2, "eval_images": 0, "warmup_steps": 0, "device": "cpu"},
+    "train": {
+        "max_steps": 4,
+        "batch_size": 2,
+        "patch_size": 32,
+        "ckpt_every": 2,
+        "log_every": 2,
+        "eval_images": 0,
+        "warmup_steps": 0,
+        "device": "cpu",
+    },
     "evaluate": {"max_images": 1, "grid_images": 1, "grid_height": 32, "device": "cpu"},
 }
 RUN_DIR = Path("models") / "cnn-aptp"

@@ -21,8 +21,16 @@ def test_the_projects_params_are_valid(project_root):
 @pytest.mark.parametrize(
     ("section", "values", "message"),
     [
-        ("train", {"manifest": "nope"}, "train.manifest: 'nope' is not a manifest in pairs.manifests; choose one of ['aptp', 'sptp', 'uptp']"),
-        ("train", {"model": "cnnn"}, "train.model: 'cnnn' is not a registered model; choose one of ['cnn', 'gan', "),  # tests may register more
+        (
+            "train",
+            {"manifest": "nope"},
+            "train.manifest: 'nope' is not a manifest in pairs.manifests; choose one of ['aptp', 'sptp', 'uptp']",
+        ),
+        (
+            "train",
+            {"model": "cnnn"},
+            "train.model: 'cnnn' is not a registered model; choose one of ['cnn', 'gan', ",
+        ),  # tests may register more
         ("train", {"max_step": 5}, "params section 'train' has unknown key(s) ['max_step']; valid keys are"),
         ("evaluate", {"dataset": "msrs"}, "evaluate.dataset: 'msrs' is not in data.datasets; choose one of ['sample']"),
         ("gate", {"metrics": ["EN", "PSNR"]}, "gate.metrics: ['PSNR'] are not in evaluate.metrics"),

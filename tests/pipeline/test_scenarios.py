@@ -92,8 +92,13 @@ def _interrupt_train(project: Project) -> subprocess.Popen:
     state = project.run_dir / "checkpoints" / "last.pt"
     state.unlink()  # the fixture's run left one: wait for this run's
     process = subprocess.Popen(
-        [str(BIN / "dvc"), "repro", "train"], cwd=project.root, env=project.env, start_new_session=True,
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        [str(BIN / "dvc"), "repro", "train"],
+        cwd=project.root,
+        env=project.env,
+        start_new_session=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
     )
     deadline = time.monotonic() + STAGE_TIMEOUT_S
     while not state.is_file() and process.poll() is None and time.monotonic() < deadline:
@@ -142,7 +147,11 @@ def test_problem4_bad_params_fail_before_dvc_deletes_anything(project):
 
 
 def test_problem5_by_hand_never_clobbers_the_pipeline_and_lookups_create_no_store(project, tmp_path):
-    tracked = [project.root / "metrics" / "evaluate.json", project.root / "plots" / "evaluate" / "per_image.csv", project.root / "plots" / "evaluate" / "grid.png"]
+    tracked = [
+        project.root / "metrics" / "evaluate.json",
+        project.root / "plots" / "evaluate" / "per_image.csv",
+        project.root / "plots" / "evaluate" / "grid.png",
+    ]
     before = {path: path.read_bytes() for path in tracked}
     project.ivif("evaluate", "--params", "params.yaml", "--model", "models:/ivif-cnn-aptp@champion")
     assert {path: path.read_bytes() for path in tracked} == before
@@ -153,8 +162,23 @@ def test_problem5_by_hand_never_clobbers_the_pipeline_and_lookups_create_no_stor
     elsewhere.mkdir()
     sample = project.root / "data" / "sample"
     fuse = subprocess.run(
-        [str(BIN / "ivif"), "fuse", "--model", "models:/ivif-cnn-aptp@champion", "--ir", str(sample / "ir"), "--vi", str(sample / "vi"), "--out", "out"],
-        cwd=elsewhere, env=project.env, capture_output=True, text=True, timeout=STAGE_TIMEOUT_S,
+        [
+            str(BIN / "ivif"),
+            "fuse",
+            "--model",
+            "models:/ivif-cnn-aptp@champion",
+            "--ir",
+            str(sample / "ir"),
+            "--vi",
+            str(sample / "vi"),
+            "--out",
+            "out",
+        ],
+        cwd=elsewhere,
+        env=project.env,
+        capture_output=True,
+        text=True,
+        timeout=STAGE_TIMEOUT_S,
     )
     assert fuse.returncode == 1 and f"MLflow store {elsewhere / 'mlflow.db'} does not exist" in fuse.stderr
     assert sorted(p.name for p in elsewhere.iterdir()) == []

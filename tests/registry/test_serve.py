@@ -52,8 +52,19 @@ def test_served_champion_fuses_an_image_pair(registered_cnn, tmp_path):
     port = free_port()
     bin_dir = Path(sys.executable).parent  # uvicorn, started by mlflow, must be on PATH
     env = {**os.environ, "MLFLOW_TRACKING_URI": registered_cnn.tracking_uri, "PATH": f"{bin_dir}{os.pathsep}{os.environ['PATH']}"}
-    command = [str(bin_dir / "mlflow"), "models", "serve", "-m", "models:/ivif-cnn@champion",
-               "--env-manager", "local", "-h", HOST, "-p", str(port)]
+    command = [
+        str(bin_dir / "mlflow"),
+        "models",
+        "serve",
+        "-m",
+        "models:/ivif-cnn@champion",
+        "--env-manager",
+        "local",
+        "-h",
+        HOST,
+        "-p",
+        str(port),
+    ]
     log = tmp_path / "serve.log"
     with log.open("w") as out:
         proc = subprocess.Popen(command, env=env, cwd=tmp_path, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
@@ -73,8 +84,10 @@ def test_served_champion_fuses_an_image_pair(registered_cnn, tmp_path):
         assert bad.status_code == 400 and "column 'ir'" in bad.json()["message"]
 
         # Small files, huge images: refused from their headers, before anything is decoded.
-        for side, cause in ((12000, "over the per-request limit of 16.0 megapixels"),
-                            (30000, "column 'ir' (row 0): 30000x30000 is 900.0 megapixels, over the limit of 150.0")):
+        for side, cause in (
+            (12000, "over the per-request limit of 16.0 megapixels"),
+            (30000, "column 'ir' (row 0): 30000x30000 is 900.0 megapixels, over the limit of 150.0"),
+        ):
             png = base64.b64encode(flat_png(side, side)).decode("ascii")  # ~0.6 MB / ~4 MB
             huge = httpx.post(f"{url}/invocations", json={"dataframe_records": [{"ir": png, "vi": png}]}, timeout=60)
             assert huge.status_code == 400, huge.text[:500]

@@ -58,14 +58,23 @@ def test_sptp_factor_and_paper_budget(tmp_path, sample_dir):
     blocks = [{"name": n, "paradigms": ["sptp", "aptp"], "n": [2], "budget": n} for n in budgets]
     cells = _cells(tmp_path, sample_dir, budgets=budgets, blocks=blocks)
     steps = {(c.config["budget"]["name"], c.config["paradigm"]): c.config["train"]["max_steps"] for c in cells}
-    assert steps == {("equal", "sptp"): 6, ("equal", "aptp"): 6, ("long", "sptp"): 18, ("long", "aptp"): 6,
-                     ("paper", "sptp"): None, ("paper", "aptp"): None}
+    assert steps == {
+        ("equal", "sptp"): 6,
+        ("equal", "aptp"): 6,
+        ("long", "sptp"): 18,
+        ("long", "aptp"): 6,
+        ("paper", "sptp"): None,
+        ("paper", "aptp"): None,
+    }
     paper = next(c for c in cells if c.config["budget"]["name"] == "paper")
     assert paper.config["train"]["epochs"] == 2 and paper.config["budget"]["samples_per_base"] == 100
 
 
 def test_cross_dataset_skips_sptp(tmp_path, sample_dir, shared):
-    data = {"root": str(tmp_path / "data"), "datasets": {"sample": {"from": str(sample_dir)}, "msrs": {"from": str(shared / "data" / "msrs13")}}}
+    data = {
+        "root": str(tmp_path / "data"),
+        "datasets": {"sample": {"from": str(sample_dir)}, "msrs": {"from": str(shared / "data" / "msrs13")}},
+    }
     blocks = [{"name": "cross", "vis": "msrs", "paradigms": ["sptp", "uptp", "aptp"], "n": [2], "budget": "equal"}]
     cells = _cells(tmp_path, sample_dir, data=data, blocks=blocks)
     assert sorted(c.config["paradigm"] for c in cells) == ["aptp", "uptp"]

@@ -25,7 +25,11 @@ def test_brightness_groups_split_train_and_write_caches(tmp_path, sample_dir):
     study = load_study(write_study(tmp_path / "s.yaml", study_dict(tmp_path, sample_dir, groups={"by": "brightness"}, blocks=blocks)))
     cells = expand(study)
     assert sorted((c.config["constraint"], c.config["ir"]["group"], c.config["vis"]["group"]) for c in cells) == [
-        ("across", "day", "night"), ("across", "night", "day"), ("within", "day", "day"), ("within", "night", "night")]
+        ("across", "day", "night"),
+        ("across", "night", "day"),
+        ("within", "day", "day"),
+        ("within", "night", "night"),
+    ]
     prepare_study_data(study)
     groups = prepare_groups(study)
     train = groups["train"]["sample"]

@@ -89,7 +89,9 @@ def test_one_changed_byte_in_last_pt_is_reported_by_name_and_previous_is_used(tm
     save_state(last, {"step": 8, "model": {"w": _weights(8)}})
     _flip_byte_in(last, _weights(8).numpy().tobytes())
 
-    with pytest.raises(CheckpointError, match=rf"{last}: corrupt checkpoint.*resume from the checkpoint before it \({previous_state(last)}\)"):
+    with pytest.raises(
+        CheckpointError, match=rf"{last}: corrupt checkpoint.*resume from the checkpoint before it \({previous_state(last)}\)"
+    ):
         load_state(last, fallback=False)
     with caplog.at_level(logging.WARNING, logger="ivif.training.checkpoint"):
         state = load_state(last)

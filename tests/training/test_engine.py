@@ -36,7 +36,12 @@ def test_outputs_of_a_run(tiny_project):
     result = _train(tiny_project, "train.eval_images=2")
     paths = result.paths
     checkpoint = load_checkpoint(paths.model_file)
-    assert checkpoint["model_name"] == "cnn" and checkpoint["step"] == 8 and checkpoint["manifest"] == "aptp" and checkpoint["policy"] == "arbitrary"
+    assert (
+        checkpoint["model_name"] == "cnn"
+        and checkpoint["step"] == 8
+        and checkpoint["manifest"] == "aptp"
+        and checkpoint["policy"] == "arbitrary"
+    )
     summary = json.loads(paths.metrics.read_text())
     assert summary["step"] == 8 and summary["loss"]["loss/total"] > 0
     assert {"EN", "SD", "MI", "VIF", "Qabf", "SSIM"} <= set(summary["eval"])
@@ -137,7 +142,14 @@ def test_params_yaml_train_section_is_valid(project_root):
 
 def test_epoch_smaller_than_a_batch_trains_across_epochs(tiny_project, tmp_path):
     # sptp on 4 images: 4 pairs per epoch, batch 8 -> each step reads two epochs.
-    overrides = ("train.manifest=sptp", "train.batch_size=8", "train.max_steps=null", "train.epochs=6", "train.log_every=1", "train.ckpt_every=100")
+    overrides = (
+        "train.manifest=sptp",
+        "train.batch_size=8",
+        "train.max_steps=null",
+        "train.epochs=6",
+        "train.log_every=1",
+        "train.ckpt_every=100",
+    )
     result = _train(tiny_project, *overrides, out_dir=tmp_path / "straight")
     assert result.total_steps == result.step == 3  # ceil(6 epochs * 4 pairs / 8)
     assert [row["epoch"] for row in result.history.rows] == [1, 3, 5]

@@ -17,7 +17,9 @@ def test_deferred_guard_reports_the_step_range_at_verification(tmp_path):
     guard = FiniteGuard(deferred=True)
     guard.observe(torch.tensor(1.0), "the training loss", 3, None)
     guard.observe(torch.tensor(float("inf")), "the gradient norm", 4, None)  # no error yet: no host sync
-    with pytest.raises(NonFiniteLossError, match="the training loss or the gradient norm became NaN or infinite between steps 3 and 5; .*no checkpoint"):
+    with pytest.raises(
+        NonFiniteLossError, match="the training loss or the gradient norm became NaN or infinite between steps 3 and 5; .*no checkpoint"
+    ):
         guard.verify(5, tmp_path / "missing.pt")
     guard.verify(6, None)  # the failed window was consumed; nothing new observed
 

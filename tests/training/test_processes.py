@@ -80,9 +80,25 @@ def test_two_process_gloo_ddp_under_torchrun(tiny_project):
     root = tiny_project.parent
     out = root / "ddp"
     cmd = [
-        sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2",
-        "-m", "ivif", "train", "--params", str(tiny_project), "--out", str(out), "--no-track", "--no-progress",
-        "train.max_steps=null", "train.epochs=1", "train.log_every=2", "train.model=gan",
+        sys.executable,
+        "-m",
+        "torch.distributed.run",
+        "--standalone",
+        "--nproc_per_node",
+        "2",
+        "-m",
+        "ivif",
+        "train",
+        "--params",
+        str(tiny_project),
+        "--out",
+        str(out),
+        "--no-track",
+        "--no-progress",
+        "train.max_steps=null",
+        "train.epochs=1",
+        "train.log_every=2",
+        "train.model=gan",
     ]
     result = _run(cmd, root)
     # aptp on 4 images: 16 pairs per epoch; each rank trains on its 8 -> 4 steps of batch 2

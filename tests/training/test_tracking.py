@@ -123,7 +123,13 @@ def tracked_trainer(params_path, callbacks_before):
 
     params, root = load_params(params_path), params_path.parent
     config = section(params, "train", TrainConfig)
-    paths = RunPaths.for_run(section(params, "data", DataConfig).cache_root, section(params, "pairs", PairsConfig).out_dir, config, root / "models" / "run", root=root)
+    paths = RunPaths.for_run(
+        section(params, "data", DataConfig).cache_root,
+        section(params, "pairs", PairsConfig).out_dir,
+        config,
+        root / "models" / "run",
+        root=root,
+    )
     tracker = MlflowTracker(params, config, section(params, "tracking", TrackingConfig), root, paths.out_dir, paths.manifest)
     return tracker, Trainer(config, paths, callbacks=[*callbacks_before, tracker], progress=False)
 
@@ -159,7 +165,9 @@ def test_an_unreachable_store_fails_fast_naming_it(tiny_project, default_store, 
     monkeypatch.setenv("MLFLOW_TRACKING_URI", uri)
     began = time.monotonic()
     with pytest.raises(TrackingUnavailable, match=f"MLflow tracking store {re.escape(uri)} is unreachable.*MLFLOW_TRACKING_URI"):
-        train_from_params(load_params(tiny_project), root=tiny_project.parent, out_dir=tiny_project.parent / "models" / "run", progress=False)
+        train_from_params(
+            load_params(tiny_project), root=tiny_project.parent, out_dir=tiny_project.parent / "models" / "run", progress=False
+        )
     assert time.monotonic() - began <= FAIL_FAST_S
     assert not (tiny_project.parent / "models" / "run" / "checkpoints").exists(), "training must not have started"
 
@@ -175,11 +183,22 @@ def test_a_killed_training_run_is_marked_killed_by_the_next(tiny_project, defaul
     client = mlflow.MlflowClient(f"sqlite:///{root / 'mlflow.db'}")
     env = {**{k: v for k, v in os.environ.items() if k not in MLFLOW_URI_VARIABLES}, "OMP_NUM_THREADS": "1"}
     ivif = str(Path(sys.executable).with_name("ivif"))
-    command = [ivif, "train", "--params", str(tiny_project), "--out", str(root / "models" / "killed"), "--no-progress", "train.max_steps=100000"]
+    command = [
+        ivif,
+        "train",
+        "--params",
+        str(tiny_project),
+        "--out",
+        str(root / "models" / "killed"),
+        "--no-progress",
+        "train.max_steps=100000",
+    ]
     proc = subprocess.Popen(command, env=env, cwd=root, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
     try:
         deadline = time.monotonic() + 180
-        while not (runs := client.search_runs([e.experiment_id for e in client.search_experiments()], f"tags.`{OWNER_TAG}` LIKE '%:{proc.pid}:%'")):
+        while not (
+            runs := client.search_runs([e.experiment_id for e in client.search_experiments()], f"tags.`{OWNER_TAG}` LIKE '%:{proc.pid}:%'")
+        ):
             assert proc.poll() is None and time.monotonic() < deadline, "training never started its run"
             time.sleep(0.5)
     finally:
