@@ -27,7 +27,7 @@ from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 from prefect.futures import as_completed
 
-from ivif.study.cells import expand
+from ivif.study.cells import expand, run_order
 from ivif.study.runner import (
     Progress,
     estimate,
@@ -69,7 +69,7 @@ def study_flow(study_path: str, root: str | None = None, threads: int = 1, gpu_p
     logger = get_run_logger()
     root = root or str(Path.cwd())
     study = load_study(study_path, root)
-    cells = expand(study)
+    cells = run_order(expand(study))
     parent = prepare_task(study_path, root)
     annotate = contextlib.nullcontext()
     if gpu_per_cell:

@@ -8,7 +8,9 @@ process. Tests use that to plug in trainers with known outcomes.
 
 A trainer is called as ``trainer(params, root, out_dir)`` (the project's params with the
 run's allowed overrides applied, the bound project root, the run folder) and returns a dict
-with ``registered_model`` (e.g. ``ivif-cnn``), ``version`` of the new model and ``run_id``.
+with ``checkpoint`` (the model file it wrote) and ``run_id``; the flow's register task then
+registers exactly that file. A trainer that registers its own model returns
+``registered_model`` and ``version`` as well.
 The built-in ``engine`` is :func:`engine_trainer`; ``flows/retrain.py`` runs whichever is
 chosen as a Prefect task.
 """
@@ -33,7 +35,7 @@ def engine_trainer(params: Mapping[str, Any], root: str | Path, out_dir: str | P
     from ivif.training.run import train_from_params
 
     outcome = train_from_params(params, root=root, out_dir=out_dir, progress=False)
-    result, version = outcome.result, outcome.model_version
+    result = outcome.result
     if result.interrupted_by is not None:
         raise RuntimeError(
             f"training was interrupted by {result.interrupted_by.name} at step {result.step}/{result.total_steps}; {result.paths.last_state} holds that step"
@@ -43,8 +45,6 @@ def engine_trainer(params: Mapping[str, Any], root: str | Path, out_dir: str | P
         "step": result.step,
         "checkpoint": str(result.paths.model_file),
         "run_id": outcome.run_id,
-        "registered_model": version.name if version is not None else None,
-        "version": str(version.version) if version is not None else None,
     }
 
 

@@ -208,5 +208,19 @@ def _train_dict(study: Study, block: Block, model: str, paradigm: str, seed: int
     return json.loads(json.dumps(dataclasses.asdict(config)))  # tuples -> lists, as stored
 
 
+def run_order(cells: list[Cell]) -> list[Cell]:
+    """``cells`` in the order a study runs them: references first (minutes, and every
+    comparison needs them), then seed by seed (all of seed 0 before any seed 1), keeping
+    the study file's order within a seed. A study stopped partway thus holds one complete
+    replicate of every comparison rather than every seed of the first block only."""
+    position = {cell.id: index for index, cell in enumerate(cells)}
+
+    def key(cell: Cell) -> tuple[int, int, int]:
+        seed = cell.config.get("seed")
+        return (cell.kind != REFERENCE_KIND, seed if isinstance(seed, int) else -1, position[cell.id])
+
+    return sorted(cells, key=key)
+
+
 def cell_dir(study: Study, cell: Cell) -> Path:
     return study.cells_dir / cell.short_id

@@ -20,7 +20,7 @@ from typing import Any
 
 from ivif.io.atomic import atomic_write_text
 from ivif.study.cell import ERROR_FILE, RESULT_FILE, cell_status, read_result
-from ivif.study.cells import Cell, cell_dir, expand
+from ivif.study.cells import Cell, cell_dir, expand, run_order
 from ivif.study.spec import Study, load_study
 
 log = logging.getLogger(__name__)
@@ -108,7 +108,7 @@ def run_study(study: Study, jobs: int = 1, emit: Callable[[str], None] = print, 
     """Run every unfinished cell with ``jobs`` worker processes (no Prefect), then the report (unless ``report=False``)."""
     from ivif.study.tracking import close_parent_run, open_parent_run
 
-    cells = expand(study)
+    cells = run_order(expand(study))
     prepare(study, cells)
     parent = open_parent_run(study)
     progress = Progress(len(cells), emit)
@@ -154,7 +154,7 @@ def estimate(study: Study, cells: list[Cell]) -> dict[str, Any]:
 
 def status_table(study: Study) -> list[dict[str, str]]:
     rows = []
-    for cell in expand(study):
+    for cell in run_order(expand(study)):  # listed in the order they run
         result = read_result(study, cell) or {}
         rows.append({"cell": cell.short_id, "status": cell_status(study, cell), "label": cell.label, "blocks": ",".join(cell.blocks),
                      "wall_s": f"{result['wall_s']:.1f}" if "wall_s" in result else ""})  # fmt: skip

@@ -6,7 +6,7 @@ import dataclasses
 
 from studykit import study_dict, write_study
 
-from ivif.study.cells import expand, identity
+from ivif.study.cells import expand, identity, run_order
 from ivif.study.spec import load_study
 
 
@@ -87,3 +87,17 @@ def test_references_are_cells(tmp_path, sample_dir):
     ref = [c for c in cells if c.kind == "reference"]
     assert len(ref) == 1 and ref[0].axes()["paradigm"] == "released"
     assert dataclasses.replace(ref[0]).id == identity(ref[0].config)
+
+
+def test_run_order_references_first_then_seed_by_seed(tmp_path, sample_dir):
+    blocks = [{"name": "scale", "models": ["cnn"], "paradigms": ["sptp", "aptp"], "n": [2, 4], "seeds": [0, 1], "budget": "equal"}]
+    refs = [{"name": "upstream-cnn", "model": "upstream:cnn:weights.model"}]
+    cells = _cells(tmp_path, sample_dir, blocks=blocks, references=refs)
+    ordered = run_order(cells)
+    assert sorted(c.id for c in ordered) == sorted(c.id for c in cells)  # a permutation
+    assert ordered[0].kind == "reference" and cells[-1].kind == "reference"
+    seeds = [c.config["seed"] for c in ordered[1:]]
+    assert seeds == sorted(seeds) == [0, 0, 0, 0, 1, 1, 1, 1]
+    # within a seed the study file's order is kept
+    first_seed = [c for c in cells if c.kind == "train" and c.config["seed"] == 0]
+    assert ordered[1:5] == first_seed
