@@ -24,7 +24,7 @@ class RepeatedPairs:
     """One epoch = ``repeats`` manifest epochs of ``inner`` (a single-process pair dataset).
 
     Exposes what :class:`ivif.training.samples.RunSamples` and the engine use:
-    ``epoch``, ``start_index``, ``share_size``, ``set_epoch``, ``__len__``, ``__getitems__``.
+    ``manifest``, ``epoch``, ``start_index``, ``share_size``, ``set_epoch``, ``__len__``, ``__getitems__``.
     """
 
     def __init__(self, inner: PairDataset, repeats: int):
@@ -32,6 +32,11 @@ class RepeatedPairs:
             raise ValueError(f"repeats must be >= 1, got {repeats}")
         self.inner, self.repeats = inner, int(repeats)
         self.epoch, self.start_index = 0, 0
+
+    @property
+    def manifest(self):
+        """The inner dataset's :class:`~ivif.pairing.PairManifest` (the engine records its policy)."""
+        return self.inner.manifest
 
     @property
     def share_size(self) -> int:

@@ -13,8 +13,8 @@ def test_no_progress_run_logs_one_progress_line(tiny_project, capsys):
     out = tiny_project.parent / "quiet"
     assert main(["train", "--params", str(tiny_project), "--out", str(out), "--no-track", "--no-progress"]) == 0
     err = capsys.readouterr().err.splitlines()
-    progress = [line for line in err if line.startswith("train cnn/aptp:")]
-    assert len(progress) == 1 and progress[0].startswith("train cnn/aptp: done, 8/8 step (100%)"), err
+    progress = [line for line in err if line.startswith("train cnn-aptp:")]
+    assert len(progress) == 1 and progress[0].startswith("train cnn-aptp: done, 8/8 step (100%)"), err
     assert "loss=" in progress[0] and not any("\r" in line or "it/s" in line for line in err)
 
 
