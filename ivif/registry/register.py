@@ -10,11 +10,11 @@ holds exactly the files the pipeline built.
 from __future__ import annotations
 
 import contextlib
-import hashlib
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
+from ivif.data.digest import sha256_file
 from ivif.registry.aliases import CANDIDATE, move_alias, registered_name
 from ivif.registry.pyfunc import log_fusion_model
 
@@ -119,16 +119,6 @@ def _wait_until_ready(client, name: str, version: str, timeout_s: float = 300.0,
 SHA256_TAG = "ivif.sha256"
 MANIFEST_TAG = "ivif.manifest"
 STEP_TAG = "ivif.step"
-_READ_CHUNK = 1 << 20
-
-
-def file_sha256(path: str | Path) -> str:
-    """Hex sha256 of a file's bytes."""
-    digest = hashlib.sha256()
-    with Path(path).open("rb") as fh:
-        for chunk in iter(lambda: fh.read(_READ_CHUNK), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def registered_name_of_checkpoint(checkpoint: Mapping[str, Any], source: str | Path = "") -> str:
@@ -181,7 +171,7 @@ def register_model_file(
     model_file = Path(model_file)
     checkpoint = load_checkpoint(model_file)
     name = registered_name(name) if name else registered_name_of_checkpoint(checkpoint, model_file)
-    sha256 = file_sha256(model_file)
+    sha256 = sha256_file(model_file)
     store = tracking_uri or mlflow.get_tracking_uri()
     client = mlflow.MlflowClient(store, registry_uri=store)
     with using_store(store):
@@ -278,7 +268,7 @@ def verified_version(client, record: Mapping[str, str], model_file: str | Path, 
             f"{source}: {record['name']} version {record['version']} is not in this registry ({exc.message}); "
             "register the model again (`dvc repro register`)"
         ) from exc
-    sha256 = file_sha256(model_file)
+    sha256 = sha256_file(model_file)
     tagged = (version.tags or {}).get(SHA256_TAG)
     if tagged != record["sha256"] or tagged != sha256:
         raise ValueError(

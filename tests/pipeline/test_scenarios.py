@@ -17,8 +17,9 @@ import pytest
 import torch
 import yaml
 
+from ivif.data.digest import sha256_file
 from ivif.models.checkpoint import load_checkpoint
-from ivif.registry.register import SHA256_TAG, file_sha256
+from ivif.registry.register import SHA256_TAG
 
 from .conftest import BIN, STAGE_TIMEOUT_S, Project
 
@@ -41,7 +42,7 @@ def champion(project: Project, name: str = "ivif-cnn-aptp") -> str:
 def test_the_pipeline_registers_and_promotes_exactly_the_model_it_built(pipeline):
     record = registered(pipeline)
     version = pipeline.client().get_model_version(record["name"], record["version"])
-    assert record["name"] == "ivif-cnn-aptp" and version.tags[SHA256_TAG] == file_sha256(pipeline.run_dir / "model.pt")
+    assert record["name"] == "ivif-cnn-aptp" and version.tags[SHA256_TAG] == sha256_file(pipeline.run_dir / "model.pt")
     assert version.run_id == json.loads((pipeline.run_dir / "mlflow_run.json").read_text())["run_id"]
     assert promotion(pipeline)["candidate_version"] == record["version"] == champion(pipeline)
 

@@ -102,10 +102,10 @@ def test_registry_cli_lists_and_moves_aliases(tracking, tmp_path, monkeypatch, c
 
 
 def test_a_model_file_is_registered_once_and_checked_by_hash(tracking, tmp_path):
+    from ivif.data.digest import sha256_file
     from ivif.models.checkpoint import save_checkpoint
     from ivif.registry.register import (
         SHA256_TAG,
-        file_sha256,
         read_registration,
         register_model_file,
         verified_version,
@@ -120,7 +120,7 @@ def test_a_model_file_is_registered_once_and_checked_by_hash(tracking, tmp_path)
 
     weak = checkpoint(tmp_path / "weak.pt", WEAK)
     first = register_model_file(weak, tracking_uri=tracking)
-    assert first.name == "ivif-cnn-uptp_25" and first.tags[SHA256_TAG] == file_sha256(weak)
+    assert first.name == "ivif-cnn-uptp_25" and first.tags[SHA256_TAG] == sha256_file(weak)
     again = register_model_file(weak, tracking_uri=tracking)
     assert str(again.version) == str(first.version)
     assert len(client.search_model_versions("name='ivif-cnn-uptp_25'")) == 1

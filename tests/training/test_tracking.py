@@ -18,8 +18,9 @@ from pathlib import Path
 import pytest
 from ivif_testkit import MLFLOW_URI_VARIABLES, PROJECT_ROOT, mlflow_uris_restored, template_store
 
+from ivif.data.digest import sha256_file
 from ivif.params import load_params
-from ivif.registry.register import file_sha256, train_and_register
+from ivif.registry.register import train_and_register
 from ivif.training.run import apply_overrides, train_from_params
 
 if str(PROJECT_ROOT) not in sys.path:  # flows/ is imported from the project root
@@ -68,7 +69,7 @@ def test_run_params_metrics_artifacts_and_registered_candidate(tiny_project, def
 
     version = client.get_model_version_by_alias("ivif-cnn-aptp", "candidate")
     assert str(version.version) == summary["version"] == "1" and version.run_id == run.info.run_id
-    assert version.tags["ivif.sha256"] == file_sha256(root / "models" / "cnn-aptp" / "model.pt")
+    assert version.tags["ivif.sha256"] == sha256_file(root / "models" / "cnn-aptp" / "model.pt")
 
     # A fresh process loads the registered model by its URI and fuses an odd-sized pair.
     script = (
