@@ -191,56 +191,6 @@ def test_pairing_a_dataset_scored_whole_says_why_there_is_no_train_split(
         )
 
 
-@pytest.mark.slow
-def test_dvc_repro_scores_your_own_dataset_whole(tmp_path, project_root, shared):
-    """`data.import_from` + `data.datasets` + `shard.test_fractions` in params.yaml, then
-    the project's own data stages under real DVC: all 42 TNO pairs land in the test cache."""
-    import shutil
-    import subprocess
-    import sys
-    from pathlib import Path
-
-    repo = tmp_path / "repo"
-    repo.mkdir()
-    shutil.copy2(project_root / "dvc.yaml", repo / "dvc.yaml")
-    shutil.copytree(project_root / "data" / "sample", repo / "data" / "sample")
-    shutil.copytree(
-        project_root / "ivif",
-        repo / "ivif",
-        ignore=shutil.ignore_patterns("__pycache__"),
-    )
-    params = yaml.safe_load((project_root / "params.yaml").read_text())
-    params["data"].update(
-        datasets=["mytno"], import_from={"mytno": str(shared / "data" / "tno42")}
-    )
-    params["shard"]["test_fractions"] = {"mytno": 1.0}
-    (repo / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
-    bin_dir = Path(sys.executable).parent
-    env = {
-        "PATH": f"{bin_dir}:/usr/bin:/bin",
-        "HOME": str(tmp_path),
-        "DVC_NO_ANALYTICS": "1",
-        "DO_NOT_TRACK": "1",
-    }
-    for args in (
-        ["git", "init", "-q"],
-        [str(bin_dir / "dvc"), "init", "-q"],
-        [str(bin_dir / "dvc"), "repro", "cache@mytno"],
-    ):
-        done = subprocess.run(
-            args,
-            cwd=repo,
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=600,
-            check=False,
-        )
-        assert done.returncode == 0, done.stdout + done.stderr
-    assert len(ImageCache(repo / "data" / "cache" / "mytno" / "test")) == TNO_PAIRS
-    assert len(ImageCache(repo / "data" / "cache" / "mytno" / "train")) == 0
-
-
 def test_test_fractions_score_one_dataset_whole_and_leave_the_others():
     from ivif.data.config import ShardConfig
     from ivif.params import ParamsError, section

@@ -244,3 +244,22 @@ def test_problem8_no_stage_imports_prefect(pipeline):
     runs = _stage_runs(pipeline)
     assert "pairs" in runs and runs["pairs"]["argv"][1:3] == ["pairs", "build"]
     assert {name: record["prefect"][:3] for name, record in runs.items() if record["prefect"]} == {}
+
+
+TNO_PAIRS = 42
+
+
+def test_your_own_dataset_is_scored_whole_through_dvc_repro(project, shared):
+    """Issue 11: `ivif data fetch mytno --from DIR` (the fetch stage, via data.import_from)
+    plus params overrides, then `dvc repro`: the pipeline's model is scored on all 42 TNO pairs."""
+    project.set_params(
+        data={"datasets": ["sample", "mytno"], "import_from": {"mytno": str(shared / "data" / "tno42")}},
+        shard={"test_fractions": {"mytno": 1.0}},
+        evaluate={"dataset": "mytno", "max_images": None},
+    )
+    repro = project.dvc("repro", "evaluate")
+    assert "Running stage 'fetch@mytno'" in repro.stdout and "Running stage 'train'" not in repro.stdout  # the model is unchanged
+    rows = (project.root / "plots" / "evaluate" / "per_image.csv").read_text().splitlines()
+    assert len(rows) == 1 + TNO_PAIRS
+    summary = json.loads((project.root / "metrics" / "evaluate.json").read_text())
+    assert summary["data"] == "data/cache/mytno/test" and summary["images"] == TNO_PAIRS
