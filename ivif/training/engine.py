@@ -513,6 +513,7 @@ class Trainer:
         self.history.write_csv(paths.plots)
         if self.history.rows:
             self.history.write_png(paths.loss_png, title=self.config.run_name)
+        paths.previews_png.parent.mkdir(parents=True, exist_ok=True)  # the report folder is a DVC out, previews or not
         if eval_result.previews:
             write_png(paths.previews_png, preview_grid(eval_result.previews, self.evaluation.grid_height))
         summary = {"step": result.step, "epoch": result.epoch, "loss": result.losses, "eval": result.eval_metrics}

@@ -12,7 +12,7 @@ from ivif.training.config import TrainConfig
 CHECKPOINT_DIR = "checkpoints"
 LAST_STATE = "last.pt"
 MODEL_FILE = "model.pt"
-REPORT_DIR = "report"  # loss curve and previews (one DVC out whatever evaluation wrote)
+REPORT_DIR = "report"  # held-out previews; always created, so it is one DVC out whatever evaluation wrote
 MODELS_ROOT = "models"
 
 
