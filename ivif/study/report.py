@@ -107,6 +107,12 @@ def _header(d: _Data) -> str:
         ),
         f"Regenerate this file from the data files next to it: `ivif study report {m['report_dir']}`.\n",
     ]
+    unfinished = len(cells) - counts.get("done", 0)
+    if unfinished:
+        lines.insert(1, f"> **Partial report:** {unfinished} of {len(cells)} cells have not finished "
+                        f"({', '.join(f'{v} {k}' for k, v in sorted(counts.items()) if k != 'done')}). Every number below comes "
+                        f"from the finished cells only; rerun `python -m flows.study {m['study_file']}` to continue "
+                        f"(finished cells are skipped).\n")  # fmt: skip
     return "\n".join(lines)
 
 

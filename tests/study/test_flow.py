@@ -36,6 +36,7 @@ def test_smoke_study_on_local_dask_cluster(tmp_path, project_root, shared, prefe
     report = (tmp_path / "report" / "report.md").read_text()
     for section in ("Q1", "Q2", "Q3", "Q4", "Q5", "Q6", "Reference", "Gallery"):
         assert f"## {section}" in report
+    assert "Partial report" not in report  # every cell finished
     assert (tmp_path / "report" / "fig_metric_vs_n.png").stat().st_size > 0
     assert (tmp_path / "report" / "gallery" / "sample.png").stat().st_size > 0
     rows = (tmp_path / "report" / "results.csv").read_text().splitlines()

@@ -40,6 +40,7 @@ def test_failing_cell_is_isolated_and_listed(tmp_path, sample_dir):
     report_dir = collect(study, cells)
     text = render(report_dir).read_text()
     assert "Failed or unfinished cells" in text and "subset 500" in text
+    assert "**Partial report:** 1 of 3 cells have not finished (1 failed)" in text
     rows = (report_dir / "results.csv").read_text().splitlines()
     assert len(rows) == 1 + 3  # 3 cells x 1 test set
     assert sum(",failed," in r for r in rows) == 1
