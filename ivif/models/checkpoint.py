@@ -149,7 +149,7 @@ def load_checkpoint(path: str | Path, map_location: str | torch.device = "cpu") 
     if payload["format"] == FORMAT:
         verify_payload(payload, path, CHECKPOINT_FIX)
     else:
-        log.debug("%s: %s checkpoint, no content hash to check", path, payload["format"])
+        log.warning("%s: a %s checkpoint has no content hash, so corruption in it cannot be detected; retrain it to get a checked file", path, payload["format"])
     return payload
 
 

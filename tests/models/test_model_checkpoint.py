@@ -55,11 +55,13 @@ def test_the_same_checkpoint_is_the_same_bytes(tmp_path):
     assert first.read_bytes() == second.read_bytes()
 
 
-def test_checkpoints_of_the_previous_format_still_load_unchecked(tmp_path):
+def test_checkpoints_of_the_previous_format_still_load_unchecked(tmp_path, caplog):
     model = create_model("cnn", **SMALL)
     legacy = {"format": "ivif-checkpoint/1", "model_name": "cnn", "model_kwargs": SMALL, "model": model.state_dict()}
     torch.save(legacy, tmp_path / "old.pt")
-    assert load_checkpoint(tmp_path / "old.pt")["format"] == "ivif-checkpoint/1"
+    with caplog.at_level("WARNING", logger="ivif.models.checkpoint"):
+        assert load_checkpoint(tmp_path / "old.pt")["format"] == "ivif-checkpoint/1"
+    assert f"{tmp_path / 'old.pt'}: a ivif-checkpoint/1 checkpoint has no content hash" in caplog.text
     load_model(tmp_path / "old.pt")
 
 
