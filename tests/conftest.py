@@ -26,7 +26,7 @@ def _set_torch_threads() -> None:
         import torch
     except ImportError:
         return
-    torch.set_num_threads(2)
+    torch.set_num_threads(int(os.environ["OMP_NUM_THREADS"]))  # 1 per worker under scripts/test.sh's 2 workers
 
 
 _set_torch_threads()
