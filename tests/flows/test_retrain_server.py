@@ -198,27 +198,27 @@ def test_a_deployment_run_cannot_choose_another_project_or_stages(prefect_server
     assert retrain_project.client().search_registered_models() == []
 
 
+def scripted_run_command(params_path) -> list[str]:
+    """`python -m flows.retrain run` of the project with the scripted trainer, no data refresh."""
+    return [sys.executable, "-m", "flows.retrain", "run", "--params", str(params_path), "--trainer", "scripted", "--no-refresh"]
+
+
+def shorten_lock_wait(params_path) -> None:
+    """A retrain waits WAIT_AFTER_KILL_S for the slot (shorter than any lease Prefect grants)."""
+    params = yaml.safe_load(params_path.read_text())
+    params["retrain"]["lock_timeout_s"] = WAIT_AFTER_KILL_S
+    params_path.write_text(yaml.safe_dump(params))
+
+
 @pytest.mark.slow
 def test_a_killed_retrain_does_not_keep_the_slot(prefect_server, retrain_project, tmp_path):
     """SIGKILL a retrain that holds the concurrency slot; the next one starts and succeeds
     (its wait, retrain.lock_timeout_s, is shorter than any lease Prefect grants)."""
     from prefect.client.orchestration import SyncPrefectClient
 
-    params = yaml.safe_load(retrain_project.params.read_text())
-    params["retrain"]["lock_timeout_s"] = WAIT_AFTER_KILL_S
-    retrain_project.params.write_text(yaml.safe_dump(params))
+    shorten_lock_wait(retrain_project.params)
     started = tmp_path / "started"
-    command = [
-        sys.executable,
-        "-m",
-        "flows.retrain",
-        "run",
-        "--params",
-        str(retrain_project.params),
-        "--trainer",
-        "scripted",
-        "--no-refresh",
-    ]
+    command = scripted_run_command(retrain_project.params)
     blocker = start(
         [*command, "scripted.quality=block", f"scripted.started={started}"], prefect_server.env, tmp_path / "blocker.log", PROJECT_ROOT
     )
@@ -262,23 +262,11 @@ def _final_state(client, run_id):
 def test_a_killed_retrain_without_a_server_does_not_keep_the_slot(retrain_project, tmp_path):
     """`python -m flows.retrain run` without a Prefect server: the lease lived in an
     ephemeral API that died with the process, so no TTL would ever free the slot."""
-    params = yaml.safe_load(retrain_project.params.read_text())
-    params["retrain"]["lock_timeout_s"] = WAIT_AFTER_KILL_S
-    retrain_project.params.write_text(yaml.safe_dump(params))
+    shorten_lock_wait(retrain_project.params)
     env = subprocess_env({"PREFECT_HOME": str(tmp_path / "prefect"), OVERRIDES_ENV: SCRIPTED_OVERRIDES})
     env.pop("PREFECT_API_URL", None)
     started = tmp_path / "started"
-    command = [
-        sys.executable,
-        "-m",
-        "flows.retrain",
-        "run",
-        "--params",
-        str(retrain_project.params),
-        "--trainer",
-        "scripted",
-        "--no-refresh",
-    ]
+    command = scripted_run_command(retrain_project.params)
     blocker = start([*command, "scripted.quality=block", f"scripted.started={started}"], env, tmp_path / "blocker.log", PROJECT_ROOT)
     try:
         wait_for(started.is_file, "blocking retrain holds the slot", RUN_TIMEOUT_S, tmp_path / "blocker.log")
