@@ -6,6 +6,7 @@ Examples::
     ivif study run studies/smoke.yaml --jobs 2     # the same runner as the Prefect flow, without Prefect
     ivif study report studies/smoke.yaml           # collect the cells' results and write reports/smoke/
     ivif study report reports/smoke                # regenerate report.md from results.csv alone
+    ivif study files studies/paradigms-cpu.yaml | xargs git add -f   # carry finished cells to the next sitting
 
 The Prefect flow (with Dask cluster support) is ``python -m flows.study STUDY``.
 """
@@ -30,6 +31,10 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     run.add_argument("--jobs", type=int, default=1, help="cells at once, each its own process (default: 1)")
     run.set_defaults(func=run_run)
 
+    files = actions.add_parser("files", help="the small files that carry finished cells to another machine (for git add -f)")
+    files.add_argument("study", help="study file")
+    files.set_defaults(func=run_files)
+
     report = actions.add_parser("report", help="write reports/<study>/ from a study file, or regenerate a report folder")
     report.add_argument("target", metavar="STUDY_OR_DIR", help="a study file (collect + render) or a report folder (render only)")
     report.set_defaults(func=run_report)
@@ -53,6 +58,23 @@ def run_list(args) -> int:
         f"{est['estimated_hours_pending']:.2f} h still to run (an estimate, not a measurement)"
     )
     return 0
+
+
+def run_files(args) -> int:
+    """Print, one per line, the files :func:`ivif.study.collect.files_to_keep` names."""
+    from ivif.study.collect import files_to_keep
+    from ivif.study.spec import load_study
+
+    for path in files_to_keep(load_study(args.study)):
+        print(_relative_to_cwd(path))
+    return 0
+
+
+def _relative_to_cwd(path: Path) -> str:
+    try:
+        return str(path.resolve().relative_to(Path.cwd().resolve()))
+    except ValueError:
+        return str(path)
 
 
 def run_run(args) -> int:

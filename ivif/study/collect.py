@@ -26,7 +26,7 @@ from typing import Any
 import numpy as np
 
 from ivif.io.atomic import atomic_write_bytes, atomic_write_text
-from ivif.study.cell import ERROR_FILE, RESULT_FILE, git_commit
+from ivif.study.cell import CONFIG_FILE, ERROR_FILE, RESULT_FILE, STARTS_FILE, git_commit
 from ivif.study.cells import Cell, cell_dir, expand
 from ivif.study.spec import Study
 
@@ -126,36 +126,89 @@ def _gallery(study: Study, cells: list[Cell], out: Path, metric: str) -> None:
     set of the same images fused by each paradigm, first ``gallery_images`` images and
     the ``gallery_images`` where APTP trails SPTP most on ``metric``."""
     budget = control_budget(study)
-    chosen: dict[str, Cell] = {}
-    candidates = [c for c in cells if c.axes()["kind"] == "train" and c.axes()["budget"] == budget
-                  and c.axes()["constraint"] == "none" and c.axes()["ir"] == c.axes()["vis"]
-                  and (cell_dir(study, c) / RESULT_FILE).is_file()]  # fmt: skip
-    if not candidates:
+    choice = _gallery_choice(study, cells)
+    if choice is None:
         return
-    key = lambda c: (c.axes()["model"] != "cnn", _n_key(c.axes()["n"]), int(c.axes()["seed"]))
-    first = min(candidates, key=key)
-    model, n, seed = first.axes()["model"], first.axes()["n"], first.axes()["seed"]
-    for cell in candidates:
-        a = cell.axes()
-        if (a["model"], a["n"], a["seed"]) == (model, n, seed):
-            chosen[a["paradigm"]] = cell
-    refs = [c for c in cells if c.kind == "reference" and (cell_dir(study, c) / RESULT_FILE).is_file()]
+    chosen, refs = choice
+    model, n, seed = (next(iter(chosen.values())).axes()[k] for k in ("model", "n", "seed"))
     columns = [(p.upper(), chosen[p]) for p in ("sptp", "uptp", "aptp") if p in chosen] + [(r.config["name"], r) for r in refs]
     for test in study.test_sets:
-        names = _scored_names(study, chosen.get("sptp") or next(iter(chosen.values())), test)
-        if not names:
+        picks = _gallery_picks(study, chosen, test, metric)
+        if not picks:
             continue
-        picks = [("first", name) for name in names[: study.gallery_images]]
-        if "sptp" in chosen and "aptp" in chosen:
-            gap = _scores(study, chosen["aptp"], test, metric)
-            base = _scores(study, chosen["sptp"], test, metric)
-            diffs = sorted((gap[k] - base[k], k) for k in gap if k in base and np.isfinite(gap[k] - base[k]))
-            picks += [("worst APTP-SPTP", k) for _, k in diffs[: study.gallery_images]]
         image = _strip(study, test, picks, columns)
         if image is not None:
             atomic_write_bytes(out / f"{test}.png", image)
     atomic_write_text(out / "gallery.json", json.dumps({"model": model, "n": n, "seed": seed, "budget": budget,
                                                          "columns": [c for c, _ in columns]}, indent=2) + "\n")  # fmt: skip
+
+
+def _gallery_picks(study: Study, chosen: dict[str, Cell], test: str, metric: str) -> list[tuple[str, str]] | None:
+    """(why, image) rows of one test set's strip: the first ``gallery_images`` images and,
+    once SPTP and APTP are both done, the ``gallery_images`` where APTP trails SPTP most.
+    None where the test set has no scores yet."""
+    names = _scored_names(study, chosen.get("sptp") or next(iter(chosen.values())), test)
+    if not names:
+        return None
+    picks = [("first", name) for name in names[: study.gallery_images]]
+    if "sptp" in chosen and "aptp" in chosen:
+        gap = _scores(study, chosen["aptp"], test, metric)
+        base = _scores(study, chosen["sptp"], test, metric)
+        diffs = sorted((gap[k] - base[k], k) for k in gap if k in base and np.isfinite(gap[k] - base[k]))
+        picks += [("worst APTP-SPTP", k) for _, k in diffs[: study.gallery_images]]
+    return picks
+
+
+def _gallery_choice(study: Study, cells: list[Cell]) -> tuple[dict[str, Cell], list[Cell]] | None:
+    """The gallery's columns: paradigm -> finished cell at the control budget's smallest N
+    (model cnn first, lowest seed), and the finished reference cells; None without any."""
+    budget = control_budget(study)
+    candidates = [c for c in cells if c.axes()["kind"] == "train" and c.axes()["budget"] == budget
+                  and c.axes()["constraint"] == "none" and c.axes()["ir"] == c.axes()["vis"]
+                  and (cell_dir(study, c) / RESULT_FILE).is_file()]  # fmt: skip
+    if not candidates:
+        return None
+    key = lambda c: (c.axes()["model"] != "cnn", _n_key(c.axes()["n"]), int(c.axes()["seed"]))
+    first = min(candidates, key=key)
+    same = lambda c: tuple(c.axes()[k] for k in ("model", "n", "seed"))
+    chosen = {c.axes()["paradigm"]: c for c in candidates if same(c) == same(first)}
+    refs = [c for c in cells if c.kind == "reference" and (cell_dir(study, c) / RESULT_FILE).is_file()]
+    return chosen, refs
+
+
+def files_to_keep(study: Study, cells: list[Cell] | None = None) -> list[Path]:
+    """The small files from which a rerun skips every finished cell and :func:`collect`
+    rebuilds the report: each finished cell's result, config, per-image scores and loss
+    curve, the scene groups, and fused thumbnails only of the gallery's cells (checkpoints
+    and the other thumbnails stay out). Committing them (``git add -f``: the work folder is
+    git-ignored) carries a long study from one machine or sitting to the next."""
+    cells = expand(study) if cells is None else cells
+    keep: list[Path] = [study.work_dir / GROUPS_JSON] if (study.work_dir / GROUPS_JSON).is_file() else []
+    choice = _gallery_choice(study, cells)
+    shown: dict[str, set[str] | None] = {}  # test set -> the images its strip shows (None: not known yet, keep all)
+    if choice:
+        metrics = list(study.evaluate_config().metrics)
+        metric = next((m for m in PRIMARY_METRICS if m in metrics), metrics[0])
+        complete = "sptp" in choice[0] and "aptp" in choice[0]
+        for test in study.test_sets:
+            picks = _gallery_picks(study, choice[0], test, metric)
+            shown[test] = {name for _, name in picks} if picks and complete else None
+    gallery = {c.id for c in [*choice[0].values(), *choice[1]]} if choice else set()
+    for cell in cells:
+        folder = cell_dir(study, cell)
+        if not (folder / RESULT_FILE).is_file():
+            continue
+        keep += [
+            path
+            for path in (folder / RESULT_FILE, folder / CONFIG_FILE, folder / STARTS_FILE, folder / "run" / "loss.csv")
+            if path.is_file()
+        ]
+        keep += sorted((folder / "scores").glob("*.csv"))
+        if cell.id in gallery:
+            for test in study.test_sets:
+                names = shown.get(test)
+                keep += [path for path in sorted((folder / "fused" / test).glob("*.png")) if names is None or path.name.removesuffix(".png") in names]
+    return keep
 
 
 def _n_key(n: str) -> float:

@@ -9,7 +9,7 @@ from studykit import study_dict, write_study
 
 from ivif.study.cell import cell_status, run_cell
 from ivif.study.cells import cell_dir, expand
-from ivif.study.collect import collect
+from ivif.study.collect import collect, files_to_keep
 from ivif.study.report import render
 from ivif.study.runner import prepare
 from ivif.study.spec import load_study
@@ -62,6 +62,25 @@ def test_failing_cell_is_isolated_and_listed(tmp_path, sample_dir):
     assert after == before
     starts = {c.id: (cell_dir(study, c) / "train_starts.log").read_text().count("\n") for c in cells if c.id in before}
     assert set(starts.values()) == {1}
+
+    # the kept files alone (no checkpoints, no models) carry the finished cells to a new machine
+    kept = files_to_keep(study, cells)
+    assert kept and not any(path.suffix == ".pt" for path in kept)
+    assert {path.parent.name for path in kept if path.name == "result.json"} == {cell_dir(study, c).name for c in cells if c.id in before}
+    moved = tmp_path / "moved"
+    for path in kept:
+        target = moved / path.relative_to(study.work_dir)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(path, target)
+    moved_file = write_study(
+        tmp_path / "moved.yaml", study_dict(tmp_path, sample_dir, blocks=blocks, work_dir=str(moved), report_dir=str(tmp_path / "report2"))
+    )
+    elsewhere = load_study(moved_file)
+    assert [c.id for c in expand(elsewhere)] == [c.id for c in cells]
+    assert [cell_status(elsewhere, c) for c in cells] == ["done" if c.id in before else "pending" for c in cells]
+    rows_elsewhere = (collect(elsewhere, cells) / "results.csv").read_text().splitlines()
+    assert [r for r in rows_elsewhere if ",done," in r] == [r for r in rows if ",done," in r]
+    assert (tmp_path / "report2" / "gallery" / "sample.png").is_file()
 
 
 def test_half_trained_cell_resumes_from_checkpoint(tmp_path, sample_dir):
