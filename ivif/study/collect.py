@@ -207,7 +207,11 @@ def files_to_keep(study: Study, cells: list[Cell] | None = None) -> list[Path]:
         if cell.id in gallery:
             for test in study.test_sets:
                 names = shown.get(test)
-                keep += [path for path in sorted((folder / "fused" / test).glob("*.png")) if names is None or path.name.removesuffix(".png") in names]
+                keep += [
+                    path
+                    for path in sorted((folder / "fused" / test).glob("*.png"))
+                    if names is None or path.name.removesuffix(".png") in names
+                ]
     return keep
 
 

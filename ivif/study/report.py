@@ -456,6 +456,11 @@ def _q6(d: _Data) -> str:
              "(the pairing policy changes only which pairs are read, so a factor near 1 is expected); manifest building "
              f"takes at most {_fmt(frame.manifest_build_s.max(), 3)} s. The paper's protocol costs more for APTP/UPTP only "
              "because their epochs are 100× longer (see Q2).")  # fmt: skip
+    steps = frame.s_per_step.dropna()
+    if len(steps) > 1 and steps.min() > 0 and steps.max() / steps.min() > spread:
+        words += (f" Single cells ranged from {_fmt(steps.min(), 3)} to {_fmt(steps.max(), 3)} s/step (a factor "
+                  f"{_fmt(steps.max() / steps.min(), 3)}), more than the paradigms differ: that spread is the machine's load "
+                  "(cells run side by side, other jobs), not the pairing.")  # fmt: skip
     return "\n".join([head, _table(["model", "paradigm", "cells", "s/step", "patches/s", "manifest build s", "train s (sum)", "wall s (sum)"], rows),
                       "**In plain words.** " + words + "\n"])  # fmt: skip
 
