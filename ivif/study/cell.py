@@ -201,8 +201,11 @@ def _run_training(study: Study, cell: Cell, tracker: _Tracker) -> dict[str, Any]
         from ivif.training.checkpoint import load_state
 
         resumed_from = int(load_state(paths.last_state)["step"])
-    result = trainer.fit(resume=True)
+    # "auto": a checkpoint of another identity (the code changed between sittings) is
+    # set aside and the cell trains afresh, logging why, instead of failing on every rerun.
+    result = trainer.fit(resume="auto")
     train_s = time.perf_counter() - t0
+    resumed_from = resumed_from if trainer.resumed else 0
     if not result.completed:
         raise RuntimeError(f"training stopped at step {result.step}/{result.total_steps}; rerun the study to resume it")
     steps_now = result.step - resumed_from

@@ -113,3 +113,25 @@ def test_half_trained_cell_resumes_from_checkpoint(tmp_path, sample_dir):
     b = torch.load(run_paths_for(straight, cell_b).model_file, weights_only=True)["model"]
     assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
     assert json.loads((cell_dir(study, cell) / "result.json").read_text())["n_base"] == 2
+
+
+def test_half_trained_cell_of_older_code_trains_afresh_instead_of_failing(tmp_path, sample_dir, monkeypatch):
+    """Between sittings the code may change: the cell's checkpoint then belongs to another
+    run identity, and the cell restarts from step 0 (and says so) rather than failing forever."""
+    from ivif.pairing.build import build_manifest
+    from ivif.study.cell import manifest_plan, run_paths_for, train_config_for
+    from ivif.study.epochs import StudyTrainer
+    from ivif.training import engine
+
+    blocks = [{"name": "one", "paradigms": ["aptp"], "n": [2], "budget": "equal"}]
+    study = _study(tmp_path, sample_dir, blocks=blocks)
+    (cell,) = expand(study)
+    prepare(study, [cell])
+    paths = run_paths_for(study, cell)
+    spec, min_epoch, _ = manifest_plan(study, cell)
+    build_manifest(paths.manifest.name, spec, study.cache_root, paths.manifest.parent, progress=False)
+    assert StudyTrainer(train_config_for(cell), paths, progress=False, min_epoch=min_epoch).fit(stop_after_steps=4).step == 4
+    monkeypatch.setattr(engine, "code_digest", lambda *a, **k: "another version of the code")
+    record = run_cell(study, cell)
+    assert record["status"] == "ok" and record["resumed_from_step"] == 0 and record["steps"] == 6
+    assert cell_status(study, cell) == "done"
