@@ -7,7 +7,7 @@ import shutil
 
 from studykit import study_dict, write_study
 
-from ivif.study.cell import cell_status, run_cell
+from ivif.study.cell import cell_status, run_cell, run_paths_for
 from ivif.study.cells import cell_dir, expand
 from ivif.study.collect import collect, files_to_keep
 from ivif.study.report import render
@@ -17,6 +17,22 @@ from ivif.study.spec import load_study
 
 def _study(tmp_path, sample_dir, **overrides):
     return load_study(write_study(tmp_path / "s.yaml", study_dict(tmp_path, sample_dir, **overrides)))
+
+
+def _half_trained(tmp_path, sample_dir, blocks, steps):
+    """A one-cell study whose cell trained ``steps`` steps and stopped: (study, cell, run paths, result)."""
+    from ivif.pairing.build import build_manifest
+    from ivif.study.cell import manifest_plan, train_config_for
+    from ivif.study.epochs import StudyTrainer
+
+    study = _study(tmp_path, sample_dir, blocks=blocks)
+    (cell,) = expand(study)
+    prepare(study, [cell])
+    paths = run_paths_for(study, cell)
+    spec, min_epoch, _ = manifest_plan(study, cell)
+    build_manifest(paths.manifest.name, spec, study.cache_root, paths.manifest.parent, progress=False)
+    stopped = StudyTrainer(train_config_for(cell), paths, progress=False, min_epoch=min_epoch).fit(stop_after_steps=steps)
+    return study, cell, paths, stopped
 
 
 def test_failing_cell_is_isolated_and_listed(tmp_path, sample_dir):
@@ -84,19 +100,9 @@ def test_failing_cell_is_isolated_and_listed(tmp_path, sample_dir):
 
 
 def test_half_trained_cell_resumes_from_checkpoint(tmp_path, sample_dir):
-    from ivif.pairing.build import build_manifest
-    from ivif.study.cell import manifest_plan, run_paths_for, train_config_for
-    from ivif.study.epochs import StudyTrainer
-
     blocks = [{"name": "one", "paradigms": ["sptp"], "n": [2], "budget": "equal"}]
-    study = _study(tmp_path, sample_dir, blocks=blocks)
-    (cell,) = expand(study)
-    prepare(study, [cell])
-    paths = run_paths_for(study, cell)
-    spec, min_epoch, _ = manifest_plan(study, cell)
-    build_manifest(paths.manifest.name, spec, study.cache_root, paths.manifest.parent, progress=False)
     # SPTP on 2 pairs at batch 4: epochs are lengthened to a batch (RepeatedPairs)
-    stopped = StudyTrainer(train_config_for(cell), paths, progress=False, min_epoch=min_epoch).fit(stop_after_steps=4)
+    study, cell, paths, stopped = _half_trained(tmp_path, sample_dir, blocks, steps=4)
     assert stopped.step == 4 and paths.last_state.is_file() and cell_status(study, cell) == "partial"
     record = run_cell(study, cell)
     assert record["status"] == "ok" and record["resumed_from_step"] == 4 and record["steps"] == 6
@@ -118,19 +124,11 @@ def test_half_trained_cell_resumes_from_checkpoint(tmp_path, sample_dir):
 def test_half_trained_cell_of_older_code_trains_afresh_instead_of_failing(tmp_path, sample_dir, monkeypatch):
     """Between sittings the code may change: the cell's checkpoint then belongs to another
     run identity, and the cell restarts from step 0 (and says so) rather than failing forever."""
-    from ivif.pairing.build import build_manifest
-    from ivif.study.cell import manifest_plan, run_paths_for, train_config_for
-    from ivif.study.epochs import StudyTrainer
     from ivif.training import engine
 
     blocks = [{"name": "one", "paradigms": ["aptp"], "n": [2], "budget": "equal"}]
-    study = _study(tmp_path, sample_dir, blocks=blocks)
-    (cell,) = expand(study)
-    prepare(study, [cell])
-    paths = run_paths_for(study, cell)
-    spec, min_epoch, _ = manifest_plan(study, cell)
-    build_manifest(paths.manifest.name, spec, study.cache_root, paths.manifest.parent, progress=False)
-    assert StudyTrainer(train_config_for(cell), paths, progress=False, min_epoch=min_epoch).fit(stop_after_steps=4).step == 4
+    study, cell, _, stopped = _half_trained(tmp_path, sample_dir, blocks, steps=4)
+    assert stopped.step == 4
     monkeypatch.setattr(engine, "code_digest", lambda *a, **k: "another version of the code")
     record = run_cell(study, cell)
     assert record["status"] == "ok" and record["resumed_from_step"] == 0 and record["steps"] == 6
