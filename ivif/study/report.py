@@ -31,6 +31,8 @@ PARADIGM_ORDER = ("sptp", "uptp", "aptp")
 ALPHA = 0.05
 PAPER_MULTIPLIER = 100  # the paper: UPTP/APTP on N pairs ~ SPTP on ~100·N
 FIG_METRICS = 4  # metrics drawn in the metric-vs-N figure
+FLAT_SHARE = 0.10  # a loss curve counts as flat when its second half holds under 10 % of its total drop
+CURVE_TAIL = 0.10  # the end of a curve: the mean of its last 10 % of logged points
 
 
 def _fmt(x: Any, digits: int = 3) -> str:
@@ -130,6 +132,15 @@ def _paired(d: _Data, cells_a: pd.DataFrame, cells_b: pd.DataFrame, test: str, m
         return math.nan, 0, math.nan
     _, p, used = wilcoxon_paired(a[common].to_numpy(), b[common].to_numpy())
     return p, used, float((a[common] - b[common]).mean())
+
+
+def _versus(diff: float, p: float, higher: str = "beats", lower: str = "trails") -> str:
+    """``beats``/``trails`` when the paired test is significant at ALPHA, else a hedged word."""
+    if not math.isfinite(diff):
+        return "cannot be compared with"
+    if math.isfinite(p) and p < ALPHA:
+        return higher if diff > 0 else lower
+    return f"is {'above' if diff > 0 else 'below'} (not significant)"
 
 
 def _n_sort(n: str) -> float:
@@ -293,25 +304,42 @@ def _q2(d: _Data) -> str:
             )
         out.append(f"**{model}, N={_n_label(group, n)}, test set {test}**\n")
         out.append(_table(["budget", "paradigm", "steps", "pairs seen", d.primary, "seeds"], rows))
-        control = d.meta["control_budget"]
-        for budget in sorted(set(group.budget) - {control}):
-            b = group[group.budget == budget]
-            c = group[group.budget == control]
-            gap_b = _gap(b, d.primary)
-            gap_c = _gap(c, d.primary)
-            if gap_b is not None and gap_c is not None:
-                steps = b.groupby("paradigm").steps.mean().to_dict()
-                words.append(f"{model} N={n} on {test}: APTP − SPTP is {_fmt(gap_c, 4)} at equal steps and {_fmt(gap_b, 4)} under "
-                             f"`{budget}` (steps " + ", ".join(f"{p.upper()} {int(s)}" for p, s in sorted(steps.items())) + ").")  # fmt: skip
+        words += _q2_words(d, model, n, test, group)
     if words:
-        shrink = [w for w in words]
-        out.append("**In plain words.** " + " ".join(shrink) + " Where the gap is larger under the paper's protocol than at equal "
-                   "steps, part of the paper's APTP advantage came from more iterations, not from more diverse pairs.\n")  # fmt: skip
+        out.append("**In plain words.** " + " ".join(words) + " Diversity is what APTP adds at equal steps; iterations are what "
+                   "more steps add to SPTP. Where the APTP − SPTP gap is larger under the paper's protocol than at equal steps, "
+                   "part of the paper's APTP advantage came from more iterations, not from more diverse pairs.\n")  # fmt: skip
     else:
         out.append(
             "**In plain words.** No model/N has both an equal-steps and another budget with SPTP and APTP cells, so iterations and diversity cannot be separated here.\n"
         )
     return "\n".join(out)
+
+
+def _q2_words(d: _Data, model: str, n: str, test: str, group: pd.DataFrame) -> list[str]:
+    """Iterations (more SPTP steps) against diversity (APTP at equal steps) for one model, N and test set."""
+    control = d.meta["control_budget"]
+    c = group[group.budget == control]
+    gap_c = _gap(c, d.primary)
+    sptp_c = c[c.paradigm == "sptp"]
+    words = []
+    for budget in sorted(set(group.budget) - {control}):
+        b = group[group.budget == budget]
+        gap_b = _gap(b, d.primary)
+        steps = b.groupby("paradigm").steps.mean().to_dict()
+        step_text = ", ".join(f"{p.upper()} {int(s)}" for p, s in sorted(steps.items(), key=lambda kv: PARADIGM_ORDER.index(kv[0])))
+        if gap_b is not None and gap_c is not None:
+            size = "larger" if gap_b > gap_c else "smaller"
+            words.append(f"{model} N={n} on {test}: APTP − SPTP is {_fmt(gap_c, 4)} at equal steps and {_fmt(gap_b, 4)} under "
+                         f"`{budget}` (steps {step_text}), {size}.")  # fmt: skip
+        sptp_b = b[b.paradigm == "sptp"]
+        if gap_c is not None and not sptp_b.empty and not sptp_c.empty and sptp_b.steps.mean() > sptp_c.steps.mean():
+            gain = float(sptp_b[d.primary].mean() - sptp_c[d.primary].mean())
+            ratio = sptp_b.steps.mean() / sptp_c.steps.mean()
+            more = "more than" if gain > gap_c else "less than"
+            words.append(f"{model} N={n} on {test}: {_fmt(ratio, 2)}× the steps on SPTP (`{budget}`) adds {_fmt(gain, 4)} "
+                         f"{d.primary}, {more} APTP's diversity adds at equal steps ({_fmt(gap_c, 4)}).")  # fmt: skip
+    return words
 
 
 def _gap(cells: pd.DataFrame, metric: str) -> float | None:
@@ -342,15 +370,21 @@ def _q3(d: _Data) -> str:
                      _fmt(base[d.primary].mean()) if not base.empty else "–",
                      _fmt(other[d.primary].mean()) if not other.empty else "–", _fmt(p)])  # fmt: skip
         if not base.empty:
-            verdict = "beats" if diff > 0 else "does not beat"
+            verdict = _versus(diff, p, lower="does not beat")
             words.append(
-                f"{paradigm.upper()} {ir}×{vis} {verdict} SPTP on {ir} on {test} ({d.primary} {_fmt(mean)} vs {_fmt(base[d.primary].mean())}, p={_fmt(p)})."
+                f"On {test}, {paradigm.upper()} {ir}×{vis} {verdict} SPTP on {ir} ({d.primary} {_fmt(mean)} vs {_fmt(base[d.primary].mean())}, p={_fmt(p)})."
+            )
+        if not other.empty:
+            p_b, _, diff_b = _paired(d, cells, other, test, d.primary)
+            words.append(
+                f"Against SPTP on {vis} it {_versus(diff_b, p_b, lower='does not beat')} ({_fmt(other[d.primary].mean())}, p={_fmt(p_b)})."
             )
     out.append(_table(["model", "N", "IR × VIS", "paradigm", "test set", d.primary, "SPTP on A", "SPTP on B", "p vs SPTP A"], rows))
     claim_metrics = [m for m in ("MI", "VIF") if m in d.metrics]
     out.append("**In plain words.** " + (" ".join(words) or "No matching SPTP cells to compare with.")
-               + f" The paper claims cross-dataset APTP beats single-dataset SPTP on {' and '.join(claim_metrics) or 'MI and VIF'}; "
-               "where a line above says *does not beat*, that claim did not hold here.\n")  # fmt: skip
+               + f" The paper claims cross-dataset APTP beats single-dataset SPTP on {' and '.join(claim_metrics) or 'MI and VIF'} "
+               f"(here {d.primary}; MI is in `results.csv`); where a sentence says *does not beat*, that claim did not hold here, "
+               "and *not significant* means this study cannot tell.\n")  # fmt: skip
     return "\n".join(out)
 
 
@@ -414,7 +448,7 @@ def _q5(d: _Data) -> str:
     frame = d.plain
     if frame.model.nunique() < 2:
         return head + "\n_No cells in this section (it needs two or more models)._\n"
-    rows, gains = [], {}
+    rows, gains, significant = [], {}, {}
     for (model, n, budget, test), group in frame.groupby(["model", "n", "budget", "test_set"], sort=True):
         gap = _gap(group, d.primary)
         if gap is None:
@@ -423,10 +457,12 @@ def _q5(d: _Data) -> str:
         rows.append([model, _n_label(group, n), budget, test, _fmt(group[group.paradigm == "sptp"][d.primary].mean()),
                      _fmt(group[group.paradigm == "aptp"][d.primary].mean()), _fmt(gap, 4), _fmt(p)])  # fmt: skip
         gains.setdefault(model, []).append(gap)
+        significant.setdefault(model, []).append(bool(math.isfinite(p) and p < ALPHA and gap > 0))
     out = [head, _table(["model", "N", "budget", "test set", "SPTP", "APTP", "gain", "p"], rows)]
     if gains:
         mean_gain = {m: float(np.mean(g)) for m, g in gains.items()}
-        text = ", ".join(f"{m} {_fmt(g, 4)}" for m, g in sorted(mean_gain.items()))
+        text = ", ".join(f"{m} {_fmt(g, 4)} (significant gains in {sum(significant[m])} of {len(significant[m])} "
+                         f"comparisons, uncorrected p < {ALPHA})" for m, g in sorted(mean_gain.items()))  # fmt: skip
         gan = mean_gain.get("gan")
         others = [g for m, g in mean_gain.items() if m != "gan"]
         if gan is not None and others:
@@ -474,12 +510,15 @@ def _reference(d: _Data) -> str:
     for r in refs.itertuples():
         rows.append([r.model, r.test_set, *[_fmt(getattr(r, m)) for m in d.metrics]])
         trained = d.plain[d.plain.test_set == r.test_set]
+        same = [m for m in trained.model.unique() if m in str(r.model).split("-")]  # upstream-cnn -> the cnn cells
+        trained = trained[trained.model == same[0]] if len(same) == 1 else trained
         if not trained.empty:
             best = trained.groupby(["model", "paradigm", "n", "budget"])[d.primary].mean()
             (bm, bp, bn, bb), value = best.idxmax(), best.max()
             ref_value = getattr(r, d.primary)
-            words.append(f"on {r.test_set} the released {r.model} scores {_fmt(ref_value)} {d.primary}; the best study cell "
-                         f"({bm}/{bp.upper()} N={bn}, {bb}) {_fmt(value)} ({'above' if value > ref_value else 'below'} it).")  # fmt: skip
+            words.append(f"on {r.test_set} the released {r.model} scores {_fmt(ref_value)} {d.primary}; the best "
+                         f"{'same-model ' if len(same) == 1 else ''}study cell (mean over seeds: {bm}/{bp.upper()} N={bn}, {bb}) "
+                         f"{_fmt(value)} ({'above' if value > ref_value else 'below'} it).")  # fmt: skip
     out = [head, _table(["model", "test set", *d.metrics], rows)]
     out.append("**In plain words.** " + (" ".join(w[0].upper() + w[1:] for w in words) or "No trained cells to compare with.") + "\n")
     return "\n".join(out)
@@ -496,16 +535,16 @@ def _curves(d: _Data) -> str:
     cells = d.train.drop_duplicates("cell_id").set_index("cell_id")
     fig, ax = plt.subplots(figsize=(7, 4))
     colours = {"sptp": "tab:blue", "uptp": "tab:orange", "aptp": "tab:green"}
-    flat = []
+    shares = []
+    control = d.meta["control_budget"]
     for cell_id, curve in d.curves.groupby("cell_id", sort=True):
         if cell_id not in cells.index:
             continue
         info = cells.loc[cell_id]
         ax.plot(curve.step, curve.loss_total, color=colours.get(info.paradigm, "gray"), alpha=0.5, lw=0.8)
-        tail = curve.loss_total.to_numpy()
-        if len(tail) >= 4:
-            half = len(tail) // 2
-            flat.append((tail[half:].mean() - tail[-max(1, len(tail) // 4) :].mean()) / max(abs(tail[half:].mean()), 1e-12))
+        share = late_share(curve.loss_total.to_numpy())
+        if info.budget == control and math.isfinite(share):
+            shares.append((share, info.label))
     for p, c in colours.items():
         ax.plot([], [], color=c, label=p.upper())
     ax.set_xlabel("step")
@@ -515,11 +554,59 @@ def _curves(d: _Data) -> str:
     fig.tight_layout()
     fig.savefig(d.folder / "fig_curves.png", dpi=100, metadata={"Software": None})
     plt.close(fig)
-    drop = f"{_fmt(100 * float(np.median(flat)), 2)} %" if flat else "–"
-    return ("## Training curves\n\n![training curves](fig_curves.png)\n\n"
-            f"Flatness check: the median relative drop of the loss between the second half's mean and the last quarter's mean is {drop} "
-            "(a few % or more: the loss was still falling, more steps would help; near 0 % or negative: the curves have "
-            "flattened, up to step-to-step noise).\n")  # fmt: skip
+    text = "## Training curves\n\n![training curves](fig_curves.png)\n\n"
+    if not shares:
+        return text + "Flatness check: no curve at the control budget has enough logged points.\n"
+    values = np.array([v for v, _ in shares])
+    worst = max(shares)
+    flat = int((values < FLAT_SHARE).sum())
+    verdict = ("the curves have flattened at this budget" if np.median(values) < FLAT_SHARE
+               else "the curves were still falling: more steps would change the results")  # fmt: skip
+    text += (f"Flatness check (budget `{control}`): for each cell, the share of its total loss drop (first logged step to the mean "
+             f"of its last {int(100 * CURVE_TAIL)} % of points) that came in the second half of training. Median "
+             f"{_fmt(100 * float(np.median(values)), 2)} %, largest {_fmt(100 * worst[0], 2)} % ({worst[1]}); {flat} of "
+             f"{len(values)} cells under {int(100 * FLAT_SHARE)} %: {verdict}.")  # fmt: skip
+    text += _longer_run_words(d, cells)
+    return text + "\n"
+
+
+def late_share(losses: np.ndarray) -> float:
+    """Share of a loss curve's total drop that happens in its second half.
+
+    ``losses``: (T,) logged losses in step order. The drop runs from the first point to the mean
+    of the last ``CURVE_TAIL`` of points; the second half's drop from the mean of the points around
+    the midpoint (same window) to that end. 0 means flat from mid-training, 0.5 a steady
+    linear fall. NaN when the curve has under 4 points or did not fall."""
+    x = np.asarray(losses, dtype=np.float64)
+    if x.size < 4:
+        return math.nan
+    w = max(1, int(round(CURVE_TAIL * x.size)))
+    end = x[-w:].mean()
+    mid = x[max(0, x.size // 2 - w // 2) : x.size // 2 - w // 2 + w].mean()
+    total = x[0] - end
+    return float((mid - end) / total) if total > 0 else math.nan
+
+
+def _longer_run_words(d: _Data, cells: pd.DataFrame) -> str:
+    """How much further the loss fell in runs longer than the control budget, past the control's last step."""
+    control = d.meta["control_budget"]
+    base_steps = cells[cells.budget == control].steps.max()
+    if not math.isfinite(base_steps):
+        return ""
+    words = []
+    for cell_id, info in cells[(cells.budget != control) & (cells.steps > base_steps)].iterrows():
+        curve = d.curves[d.curves.cell_id == cell_id]
+        at_base = curve[curve.step <= base_steps].loss_total.to_numpy()
+        if len(at_base) < 4 or len(curve) < 4:
+            continue
+        w = max(1, int(round(CURVE_TAIL * len(at_base))))
+        before, after = at_base[-w:].mean(), curve.loss_total.to_numpy()[-max(1, int(round(CURVE_TAIL * len(curve)))) :].mean()
+        words.append(f"{info.label} ({int(info.steps)} steps): the loss fell a further {_fmt(100 * (before - after) / before, 2)} % "
+                     f"after step {int(base_steps)}")  # fmt: skip
+    if not words:
+        return ""
+    return (" Longer runs: " + "; ".join(words) + ". So the loss has not fully converged at the control budget; Q2 shows "
+            "what those extra steps change in the metrics.")  # fmt: skip
 
 
 def _fig_metric_vs_n(d: _Data, frame: pd.DataFrame) -> str | None:

@@ -80,19 +80,21 @@ def run_cell_process(
 
 
 class Progress:
-    """One log line per finished cell, with an ETA from the mean time per cell so far."""
+    """One log line per finished cell, with an ETA from the wall time per cell run in this sitting
+    (cells skipped as done before take no time, so they do not count towards it)."""
 
     def __init__(self, total: int, emit: Callable[[str], None]):
-        self.total, self.done, self.started, self.emit = total, 0, time.time(), emit
+        self.total, self.done, self.ran, self.started, self.emit = total, 0, 0, time.time(), emit
 
     def finished(self, record: dict[str, Any]) -> None:
         self.done += 1
+        self.ran += 0 if record.get("skipped") else 1
         elapsed = time.time() - self.started
-        eta = elapsed / self.done * (self.total - self.done)
+        eta = _hms(elapsed / self.ran * (self.total - self.done)) if self.ran else "unknown"
         state = "skipped (done before)" if record.get("skipped") else record.get("status", "?")
         extra = f": {record.get('error', '')[:160]}" if record.get("status") == "failed" else ""
         self.emit(f"[{self.done}/{self.total}] {record.get('label', record.get('short_id'))} {state} "
-                  f"in {record.get('wall_s', 0.0):.1f} s; elapsed {_hms(elapsed)}, ETA {_hms(eta)}{extra}")  # fmt: skip
+                  f"in {record.get('wall_s', 0.0):.1f} s; elapsed {_hms(elapsed)}, ETA {eta}{extra}")  # fmt: skip
 
 
 def _hms(seconds: float) -> str:
