@@ -8,7 +8,9 @@
 - ``curves.csv``: every cell's training loss curve;
 - ``study.json``: name, commit, metrics, control budget; ``groups.json`` when the study
   has scene groups;
-- ``gallery/*.png``: the same test images fused by each paradigm, and the worst cases.
+- ``gallery/<test>.png``: the same test images fused by each paradigm, and the worst cases;
+  ``gallery/scenes-<test>.png``: the images where across-group pairing trails within-group
+  pairing most (Q4's failure cases), fused by each scene-constrained cell.
 
 :func:`ivif.study.report.render` turns these files (and nothing else) into report.md
 and the figures, so ``ivif study report reports/<study>`` regenerates it anywhere.
@@ -126,8 +128,11 @@ def _gallery(study: Study, cells: list[Cell], out: Path, metric: str) -> None:
     set of the same images fused by each paradigm, first ``gallery_images`` images and
     the ``gallery_images`` where APTP trails SPTP most on ``metric``."""
     budget = control_budget(study)
+    scenes = _scene_gallery(study, cells, out, metric)
     choice = _gallery_choice(study, cells)
     if choice is None:
+        if scenes:
+            atomic_write_text(out / "gallery.json", json.dumps(scenes, indent=2) + "\n")
         return
     chosen, refs = choice
     model, n, seed = (next(iter(chosen.values())).axes()[k] for k in ("model", "n", "seed"))
@@ -140,7 +145,58 @@ def _gallery(study: Study, cells: list[Cell], out: Path, metric: str) -> None:
         if image is not None:
             atomic_write_bytes(out / f"{test}.png", image)
     atomic_write_text(out / "gallery.json", json.dumps({"model": model, "n": n, "seed": seed, "budget": budget,
-                                                         "columns": [c for c, _ in columns]}, indent=2) + "\n")  # fmt: skip
+                                                         "columns": [c for c, _ in columns], **scenes}, indent=2) + "\n")  # fmt: skip
+
+
+SCENES_PREFIX = "scenes-"  # gallery/scenes-<test>.png: Q4's failure cases
+
+
+def _scene_gallery(study: Study, cells: list[Cell], out: Path, metric: str) -> dict[str, Any]:
+    """Q4's strips: per test set, the images where the across-group cells trail the within-group
+    cells most on ``metric``, fused by each of those cells. Returns gallery.json's entry."""
+    chosen = _scene_choice(study, cells)
+    if not chosen:
+        return {}
+    columns = [(_scene_title(c), c) for c in chosen]
+    for test in study.test_sets:
+        picks = _scene_picks(study, chosen, test, metric)
+        image = _strip(study, test, picks, columns) if picks else None
+        if image is not None:
+            atomic_write_bytes(out / f"{SCENES_PREFIX}{test}.png", image)
+    first = chosen[0].axes()
+    return {"scenes": {"model": first["model"], "n": first["n"], "seed": first["seed"], "columns": [t for t, _ in columns]}}
+
+
+def _scene_title(cell: Cell) -> str:
+    a = cell.axes()
+    return f"{a['constraint']} {a['ir_group']}×{a['vis_group']}"
+
+
+def _scene_choice(study: Study, cells: list[Cell]) -> list[Cell]:
+    """The finished scene-constrained cells of one model/N/seed/budget (the first such
+    group, lowest seed), when both an across and a within cell are among them."""
+    done = [c for c in cells if c.kind != "reference" and c.axes()["constraint"] != "none"
+            and (cell_dir(study, c) / RESULT_FILE).is_file()]  # fmt: skip
+    key = lambda c: tuple(c.axes()[k] for k in ("model", "n", "budget")) + (int(c.axes()["seed"]),)
+    for group in sorted({key(c) for c in done}):
+        members = sorted((c for c in done if key(c) == group), key=lambda c: (c.axes()["constraint"], _scene_title(c)))
+        if {"across", "within"} <= {c.axes()["constraint"] for c in members}:
+            return members
+    return []
+
+
+def _scene_picks(study: Study, chosen: list[Cell], test: str, metric: str) -> list[tuple[str, str]]:
+    """(why, image) rows: the ``gallery_images`` images with the lowest across − within mean score."""
+    means: dict[str, list[dict[str, float]]] = {"across": [], "within": []}
+    for cell in chosen:
+        if (cell_dir(study, cell) / "scores" / f"{test}.csv").is_file():
+            means[cell.axes()["constraint"]].append(_scores(study, cell, test, metric))
+    if not means["across"] or not means["within"]:
+        return []
+    average = lambda tables, k: float(np.mean([t[k] for t in tables if k in t]))
+    names = set.intersection(*(set(t) for t in means["across"] + means["within"]))
+    diffs = sorted((average(means["across"], k) - average(means["within"], k), k) for k in names)
+    return [(f"across-within {d:+.3f}", k) for d, k in diffs[: study.gallery_images] if np.isfinite(d)]
 
 
 def _gallery_picks(study: Study, chosen: dict[str, Cell], test: str, metric: str) -> list[tuple[str, str]] | None:
@@ -194,6 +250,12 @@ def files_to_keep(study: Study, cells: list[Cell] | None = None) -> list[Path]:
             picks = _gallery_picks(study, choice[0], test, metric)
             shown[test] = {name for _, name in picks} if picks and complete else None
     gallery = {c.id for c in [*choice[0].values(), *choice[1]]} if choice else set()
+    scenes = _scene_choice(study, cells)
+    scene_ids, scene_picks = {c.id for c in scenes}, {}
+    if scenes:
+        metrics = list(study.evaluate_config().metrics)
+        metric = next((m for m in PRIMARY_METRICS if m in metrics), metrics[0])
+        scene_picks = {test: {name for _, name in _scene_picks(study, scenes, test, metric)} for test in study.test_sets}
     for cell in cells:
         folder = cell_dir(study, cell)
         if not (folder / RESULT_FILE).is_file():
@@ -212,6 +274,10 @@ def files_to_keep(study: Study, cells: list[Cell] | None = None) -> list[Path]:
                     for path in sorted((folder / "fused" / test).glob("*.png"))
                     if names is None or path.name.removesuffix(".png") in names
                 ]
+        if cell.id in scene_ids:
+            for test, names in scene_picks.items():
+                keep += [folder / "fused" / test / f"{name}.png" for name in sorted(names)
+                         if (folder / "fused" / test / f"{name}.png").is_file()]  # fmt: skip
     return keep
 
 

@@ -22,6 +22,7 @@ from ivif.study.collect import (
     GROUPS_JSON,
     PER_IMAGE,
     RESULTS,
+    SCENES_PREFIX,
     STUDY_JSON,
 )
 from ivif.study.stats import bootstrap_mean_ci, data_multiplier, holm, wilcoxon_paired
@@ -61,7 +62,7 @@ class _Data:
         for col in ("n_base", "steps", "batch_size", "pairs_seen", "wall_s", "train_s", "s_per_step", "patches_per_s",
                     "manifest_build_s", "eval_s", "final_loss", *self.metrics):  # fmt: skip
             self.results[col] = pd.to_numeric(self.results[col], errors="coerce")
-        self.images = pd.read_csv(folder / PER_IMAGE) if (folder / PER_IMAGE).stat().st_size else pd.DataFrame()
+        self.images = pd.read_csv(folder / PER_IMAGE, dtype={"image": str}) if (folder / PER_IMAGE).stat().st_size else pd.DataFrame()
         self.curves = pd.read_csv(folder / CURVES)
         self.groups = json.loads((folder / GROUPS_JSON).read_text()) if (folder / GROUPS_JSON).is_file() else None
         done = self.results[self.results.status == "done"]
@@ -420,12 +421,29 @@ def _q4(d: _Data) -> str:
             if worst:
                 words.append(f"Failure cases (across trails within most): {', '.join(worst)}.")
     out.append(_table(["model", "N", "paradigm", "test set", "constraint", "IR group × VIS group", d.primary, "seeds"], rows))
+    out += _scene_strips(d)
     out.append(
         "**In plain words.** "
         + (" ".join(words) or "No cell has both constraints to compare.")
         + " A negative across − within means pairing images from different scenes hurt; the paper did not test this.\n"
     )
     return "\n".join(out)
+
+
+def _scene_strips(d: _Data) -> list[str]:
+    """Q4's failure cases: the gallery strips of the scene-constrained cells, when collected."""
+    folder = d.folder / GALLERY
+    pngs = sorted(folder.glob(f"{SCENES_PREFIX}*.png")) if folder.is_dir() else []
+    if not pngs:
+        return []
+    info = json.loads((folder / "gallery.json").read_text()).get("scenes", {}) if (folder / "gallery.json").is_file() else {}
+    lines = [f"Failure cases: per test set, the images where across-group pairing trails within-group pairing most on "
+             f"{d.primary} (mean over the across cells minus mean over the within cells), fused by each scene cell "
+             f"({info.get('model', '?')}, N={info.get('n', '?')}, seed {info.get('seed', '?')}).\n"]  # fmt: skip
+    for p in pngs:
+        test = p.stem.removeprefix(SCENES_PREFIX)
+        lines.append(f"**{test}**\n\n![scene failure cases {test}]({GALLERY}/{p.name})\n")
+    return lines
 
 
 def _worst_images(d: _Data, a: pd.DataFrame, b: pd.DataFrame, test: str, count: int = 3) -> list[str]:
@@ -649,7 +667,7 @@ def _fig_metric_vs_n(d: _Data, frame: pd.DataFrame) -> str | None:
 
 def _gallery(d: _Data) -> str:
     folder = d.folder / GALLERY
-    pngs = sorted(folder.glob("*.png")) if folder.is_dir() else []
+    pngs = sorted(p for p in folder.glob("*.png") if not p.name.startswith(SCENES_PREFIX)) if folder.is_dir() else []
     if not pngs:
         return "## Gallery\n\n_No gallery (the fused thumbnails live in the study's work dir; run `ivif study report STUDY.yaml` there)._\n"
     info = json.loads((folder / "gallery.json").read_text()) if (folder / "gallery.json").is_file() else {}
