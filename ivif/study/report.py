@@ -104,7 +104,8 @@ def _header(d: _Data) -> str:
         (
             f"Cells: {len(cells)} ({', '.join(f'{v} {k}' for k, v in sorted(counts.items()))}). "
             f"Headline metric: **{d.primary}** (higher is better); all metrics are in `results.csv`. "
-            f"Intervals are 95 % bootstrap intervals over seeds; p-values are two-sided paired Wilcoxon "
+            f"Intervals are 95 % bootstrap intervals over seeds (with few seeds they are coarse: they never reach "
+            f"beyond the seeds' own range); p-values are two-sided paired Wilcoxon "
             f"signed-rank tests over test images (per-image scores averaged over seeds), Holm-corrected over every "
             f"comparison in the report's Q1 table.\n"
         ),
