@@ -417,7 +417,9 @@ def _q4(d: _Data) -> str:
             rows.append([model, n, paradigm.upper(), test, constraint, f"{ig} × {vg}", _fmt(cells[d.primary].mean()), len(cells)])
         if not within.empty and not across.empty:
             p, used, diff = _paired(d, across, within, test, d.primary)
-            words.append(f"{paradigm.upper()} N={n} on {test}: across − within = {_fmt(diff, 4)} {d.primary} (p={_fmt(p)}, {used} images).")
+            verdict = _versus(diff, p, higher="scores higher than", lower="scores lower than")
+            words.append(f"{paradigm.upper()} N={n} on {test}: across − within = {_fmt(diff, 4)} {d.primary} (p={_fmt(p)}, {used} "
+                         f"images): across-group pairing {verdict} within-group pairing.")  # fmt: skip
             worst = _worst_images(d, across, within, test)
             if worst:
                 words.append(f"Failure cases (across trails within most): {', '.join(worst)}.")
