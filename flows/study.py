@@ -136,9 +136,9 @@ def shared_prefect_api():
         else:
             os.environ["PREFECT_API_URL"] = previous
         if server is not None:
-            from prefect.logging.handlers import APILogHandler
+            from prefect.logging.handlers import APILogWorker
 
-            APILogHandler.flush()  # the run's last log lines, before their server goes
+            APILogWorker.drain_all(timeout=5)  # the run's last log lines, before their server goes
             server.stop()
 
 
