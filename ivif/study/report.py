@@ -68,7 +68,10 @@ class _Data:
         done = self.results[self.results.status == "done"]
         self.done = done
         self.train = done[done.kind == "train"]
-        self.plain = self.train[(self.train.constraint == "none") & (self.train.ir == self.train.vis)]
+        # one dataset, no scene constraint: `single` on any dataset (Q3's SPTP on A and on B);
+        # `plain` on the study's train dataset only (Q1, Q2, Q5, the reference rows)
+        self.single = self.train[(self.train.constraint == "none") & (self.train.ir == self.train.vis)]
+        self.plain = self.single[self.single.ir == self.meta["train_dataset"]]
 
     def seeds_mean(self, frame: pd.DataFrame, metric: str) -> tuple[float, float, float, int]:
         mean, low, high = bootstrap_mean_ci(frame[metric].to_numpy())
@@ -353,7 +356,10 @@ def _gap(cells: pd.DataFrame, metric: str) -> float | None:
 
 
 def _q3(d: _Data) -> str:
-    head = "## Q3 — Cross-dataset pairing\n\nIR of dataset A × visible of dataset B against SPTP on A (same model, N, budget), on every test set.\n"
+    head = (
+        "## Q3 — Cross-dataset pairing\n\nIR of dataset A × visible of dataset B against SPTP on A and SPTP on B (same model, "
+        "N, budget and, where SPTP has them, the same seeds), on every test set.\n"
+    )
     cross = d.train[(d.train.ir != d.train.vis) & (d.train.constraint == "none")]
     if cross.empty:
         return head + "\n_No cells in this section._\n"
@@ -362,10 +368,9 @@ def _q3(d: _Data) -> str:
     for (model, n, budget, ir, vis, paradigm, test), cells in cross.groupby(
         ["model", "n", "budget", "ir", "vis", "paradigm", "test_set"], sort=True
     ):
-        base = d.plain[(d.plain.model == model) & (d.plain.n == n) & (d.plain.budget == budget) & (d.plain.ir == ir)
-                       & (d.plain.paradigm == "sptp") & (d.plain.test_set == test)]  # fmt: skip
-        other = d.plain[(d.plain.model == model) & (d.plain.n == n) & (d.plain.budget == budget) & (d.plain.ir == vis)
-                        & (d.plain.paradigm == "sptp") & (d.plain.test_set == test)]  # fmt: skip
+        single = d.single[(d.single.model == model) & (d.single.n == n) & (d.single.budget == budget)
+                          & (d.single.paradigm == "sptp") & (d.single.test_set == test)]  # fmt: skip
+        base, other = _same_seeds(single[single.ir == ir], cells), _same_seeds(single[single.ir == vis], cells)
         mean = cells[d.primary].mean()
         p, _, diff = _paired(d, cells, base, test, d.primary) if not base.empty else (math.nan, 0, math.nan)
         rows.append([model, n, f"{ir} × {vis}", paradigm.upper(), test, _fmt(mean),
@@ -388,6 +393,12 @@ def _q3(d: _Data) -> str:
                f"(here {d.primary}; MI is in `results.csv`); where a sentence says *does not beat*, that claim did not hold here, "
                "and *not significant* means this study cannot tell.\n")  # fmt: skip
     return "\n".join(out)
+
+
+def _same_seeds(frame: pd.DataFrame, cells: pd.DataFrame) -> pd.DataFrame:
+    """The rows of ``frame`` run with the seeds of ``cells``; all of ``frame`` when none match."""
+    matched = frame[frame.seed.isin(cells.seed)]
+    return matched if not matched.empty else frame
 
 
 def _q4(d: _Data) -> str:

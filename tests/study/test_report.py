@@ -128,3 +128,17 @@ def test_eta_counts_only_cells_run_in_this_sitting():
     progress.finished({"label": "three", "status": "done", "wall_s": 100.0})
     eta = lines[-1].rsplit("ETA ", 1)[1]
     assert eta in ("0h01m40s", "0h01m41s")  # one cell left at 100 s per cell run
+
+
+def test_cells_trained_on_another_dataset_stay_out_of_q1_and_are_q3s_sptp_on_b(tmp_path):
+    cells = [_cell("s" * 64, "sptp", "equal", 500, _scores(0.50)), _cell("a" * 64, "aptp", "equal", 500, _scores(0.52)),
+             _cell("b" * 64, "sptp", "equal", 500, _scores(0.40), ir="b", vis="b"),  # SPTP trained on dataset b
+             _cell("c" * 64, "aptp", "equal", 500, _scores(0.45), vis="b")]  # fmt: skip
+    text = render(_write_folder(tmp_path / "r", cells)).read_text()
+    q1 = _section(text, "## Q1")
+    sptp, aptp, sptp_b, cross = (f"{np.mean(c['scores']):.3f}" for c in cells)
+    assert f"| 8 | {sptp} [{sptp}, {sptp}] (k=1) | – | {aptp} [{aptp}, {aptp}] (k=1) |" in q1  # SPTP on b is not averaged in
+    q3 = _section(text, "## Q3")
+    assert f"| cnn | 8 | a × b | APTP | a | {cross} | {sptp} | {sptp_b} |" in q3
+    assert "APTP a×b does not beat SPTP on a" in q3
+    assert f"Against SPTP on b it beats ({sptp_b}" in q3
