@@ -19,8 +19,10 @@ METRICS = ["VIF"]
 IMAGES = [f"img{i:02d}" for i in range(12)]
 
 
-def _cell(cell_id: str, paradigm: str, budget: str, steps: int, scores: list[float], ir: str = "a", vis: str = "a") -> dict:
-    return {"cell_id": cell_id, "paradigm": paradigm, "budget": budget, "steps": steps, "scores": scores, "ir": ir, "vis": vis}
+def _cell(cell_id: str, paradigm: str, budget: str, steps: int, scores: list[float], ir: str = "a", vis: str = "a",
+          model: str = "cnn", n: str = "8") -> dict:  # fmt: skip
+    return {"cell_id": cell_id, "paradigm": paradigm, "budget": budget, "steps": steps, "scores": scores, "ir": ir, "vis": vis,
+            "model": model, "n": n}  # fmt: skip
 
 
 def _write_folder(folder: Path, cells: list[dict], curves: dict[str, list[float]] | None = None) -> Path:
@@ -31,12 +33,12 @@ def _write_folder(folder: Path, cells: list[dict], curves: dict[str, list[float]
         writer = csv.DictWriter(fh, columns)
         writer.writeheader()
         for c in cells:
-            label = f"cnn/{c['paradigm']} n=8 s=0 {c['budget']}"
+            label = f"{c['model']}/{c['paradigm']} n={c['n']} s=0 {c['budget']}"
             writer.writerow({"cell_id": c["cell_id"], "short_id": c["cell_id"][:12], "label": label, "blocks": "b",
-                             "kind": "train", "model": "cnn", "paradigm": c["paradigm"], "n": "8", "seed": "0",
+                             "kind": "train", "model": c["model"], "paradigm": c["paradigm"], "n": c["n"], "seed": "0",
                              "budget": c["budget"], "ir": c["ir"], "vis": c["vis"], "constraint": "none", "ir_group": "",
                              "vis_group": "", "status": "done", "error": "", "test_set": "a", "commit": "abc1234",
-                             "n_base": 8, "steps": c["steps"], "batch_size": 8, "pairs_seen": 8 * c["steps"],
+                             "n_base": int(c["n"]), "steps": c["steps"], "batch_size": 8, "pairs_seen": 8 * c["steps"],
                              "pairs_per_epoch": 8, "wall_s": 1.0, "train_s": 1.0, "s_per_step": 0.1, "patches_per_s": 80.0,
                              "manifest_build_s": 0.01, "eval_s": 0.1, "final_loss": 0.1,
                              "VIF": float(np.mean(c["scores"]))})  # fmt: skip
@@ -142,3 +144,16 @@ def test_cells_trained_on_another_dataset_stay_out_of_q1_and_are_q3s_sptp_on_b(t
     assert f"| cnn | 8 | a × b | APTP | a | {cross} | {sptp} | {sptp_b} |" in q3
     assert "APTP a×b does not beat SPTP on a" in q3
     assert f"Against SPTP on b it beats ({sptp_b}" in q3
+
+
+def test_q5_compares_models_at_equal_steps_on_the_n_they_share(tmp_path):
+    cells = [_cell("s" * 64, "sptp", "equal", 500, _scores(0.50)), _cell("a" * 64, "aptp", "equal", 500, _scores(0.53)),
+             _cell("t" * 64, "sptp", "equal", 500, _scores(0.50), n="2"), _cell("u" * 64, "aptp", "equal", 500, _scores(0.60), n="2"),
+             _cell("p" * 64, "sptp", "paper", 10, _scores(0.20)), _cell("q" * 64, "aptp", "paper", 1000, _scores(0.60)),
+             _cell("g" * 64, "sptp", "equal", 500, _scores(0.50), model="gan"),
+             _cell("h" * 64, "aptp", "equal", 500, _scores(0.52), model="gan")]  # fmt: skip
+    q5 = _section(render(_write_folder(tmp_path / "r", cells)).read_text(), "## Q5")
+    assert "| cnn | 2 | equal |" in q5 and "| paper |" not in q5  # the paper's budget gives SPTP 10 steps: left out
+    assert "(N = 8): cnn 0.0300 (significant gains in 1 of 1" in q5  # N=2's 0.1 gain is cnn-only: not averaged in
+    assert "gan 0.0200" in q5 and "the GAN gains less than the other models, as the paper says" in q5
+    assert "With 1 seed per cell this is a weak test." in q5
