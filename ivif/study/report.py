@@ -25,12 +25,13 @@ from ivif.study.collect import (
     SCENES_PREFIX,
     STUDY_JSON,
 )
-from ivif.study.stats import bootstrap_mean_ci, data_multiplier, holm, wilcoxon_paired
+from ivif.study.stats import bootstrap_mean_ci, data_multiplier, data_multiplier_ci, holm, wilcoxon_paired
 
 REPORT = "report.md"
 PARADIGM_ORDER = ("sptp", "uptp", "aptp")
 ALPHA = 0.05
 PAPER_MULTIPLIER = 100  # the paper: UPTP/APTP on N pairs ~ SPTP on ~100·N
+CLAIM_METRICS = ("VIF", "MI")  # the paper: cross-dataset APTP beats single-dataset SPTP on these
 FIG_METRICS = 4  # metrics drawn in the metric-vs-N figure
 FLAT_SHARE = 0.10  # a loss curve counts as flat when its second half holds under 10 % of its total drop
 CURVE_TAIL = 0.10  # the end of a curve: the mean of its last 10 % of logged points
@@ -228,28 +229,35 @@ def _q1(d: _Data) -> str:
     if mult:
         out.append(f"**Data multiplier** — the SPTP set size whose {d.primary} (mean over seeds) equals APTP/UPTP at N, "
                    "interpolated linearly in log N on the SPTP curve, divided by N (`>`: beats SPTP at every N, a lower bound; "
-                   "`<`: below SPTP at every N, an upper bound)\n")  # fmt: skip
-        out.append(_table(["model", "test set", "paradigm", "N", "multiplier"], [m[:5] for m in mult]))
+                   "`<`: below SPTP at every N, an upper bound), with a 95 % bootstrap interval over seeds (an end at the "
+                   "largest or smallest set size is a bound too)\n")  # fmt: skip
+        out.append(_table(["model", "test set", "paradigm", "N", "multiplier", "95 % CI"],
+                          [[m["model"], m["test"], m["paradigm"], m["n"], m["text"], m["ci"]] for m in mult]))  # fmt: skip
     out.append(_q1_words(d, comps, mult))
     return "\n".join(out)
 
 
-def _multipliers(d: _Data, frame: pd.DataFrame) -> list[list[Any]]:
+def _multipliers(d: _Data, frame: pd.DataFrame) -> list[dict[str, Any]]:
     rows = []
     for (model, test), group in frame.groupby(["model", "test_set"], sort=True):
-        curve = group[group.paradigm == "sptp"].groupby("n").agg(n_base=("n_base", "first"), score=(d.primary, "mean"))
+        sptp = group[group.paradigm == "sptp"]
+        curve = sptp.groupby("n").agg(n_base=("n_base", "first"), score=(d.primary, "mean"))
         if len(curve) < 2:
             continue
+        per_seed = {float(c.n_base.iloc[0]): c[d.primary].to_numpy(float) for _, c in sptp.groupby("n")}
         for paradigm in ("uptp", "aptp"):
             for n, cells in group[group.paradigm == paradigm].groupby("n", sort=False):
                 nb = float(cells.n_base.iloc[0])
                 value, note = data_multiplier(nb, float(cells[d.primary].mean()), curve.n_base.to_numpy(float), curve.score.to_numpy(float))
-                rows.append([model, test, paradigm.upper(), _n_label(group, n), f"{note}{_fmt(value, 3)}×", value, note])
-    rows.sort(key=lambda r: (r[0], r[1], r[2], _n_sort(r[3].split(" ")[0])))
+                low, high = data_multiplier_ci(nb, cells[d.primary].to_numpy(float), per_seed)
+                rows.append({"model": model, "test": test, "paradigm": paradigm.upper(), "n": _n_label(group, n),
+                             "text": f"{note}{_fmt(value, 3)}×", "ci": f"[{_fmt(low, 3)}, {_fmt(high, 3)}]",
+                             "value": value, "note": note, "high": high, "cap": max(per_seed) / nb})  # fmt: skip
+    rows.sort(key=lambda r: (r["model"], r["test"], r["paradigm"], _n_sort(r["n"].split(" ")[0])))
     return rows
 
 
-def _q1_words(d: _Data, comps: pd.DataFrame, mult: list[list[Any]]) -> str:
+def _q1_words(d: _Data, comps: pd.DataFrame, mult: list[dict[str, Any]]) -> str:
     words = []
     if not comps.empty:
         prim = comps[comps.metric == d.primary]
@@ -264,18 +272,26 @@ def _q1_words(d: _Data, comps: pd.DataFrame, mult: list[list[Any]]) -> str:
             words.append(f"The largest mean difference is {_fmt(largest['diff'], 4)} ({largest.comparison}, N={largest.n}, "
                          f"{largest.test_set}, p(Holm)={_fmt(largest.p_holm)}).")  # fmt: skip
     if mult:
-        held = [m for m in mult if m[5] >= PAPER_MULTIPLIER and m[6] != "<"]
-        open_ = [m for m in mult if m[5] < PAPER_MULTIPLIER and m[6] == ">"]
-        failed = [m for m in mult if m not in held and m not in open_]
-        describe = lambda ms: ", ".join(f"{m[2]} N={m[3]} on {m[1]} ({m[4]})" for m in ms)
+        # refuted: the whole interval below 100x and below the study's largest set (an end there is only a bound)
+        held = [m for m in mult if m["value"] >= PAPER_MULTIPLIER and m["note"] != "<"]
+        failed = [m for m in mult if m not in held and m["high"] < min(PAPER_MULTIPLIER, m["cap"] * (1 - 1e-9))]
+        bound = [m for m in mult if m not in held and m not in failed and m["note"] == ">"]
+        wide = [m for m in mult if m not in held and m not in failed and m not in bound]
+        describe = lambda ms: ", ".join(f"{m['paradigm']} N={m['n']} on {m['test']} ({m['text']} {m['ci']})" for m in ms)
         if held:
             words.append(f"The paper's claim (UPTP/APTP on N ≈ SPTP on ~{PAPER_MULTIPLIER}·N) holds for {describe(held)}.")
         if failed:
             words.append(f"It did **not** hold for {describe(failed)}: there the unpaired paradigm matches an SPTP set "
-                         f"less than {PAPER_MULTIPLIER}× larger.")  # fmt: skip
-        if open_:
-            words.append(f"Undecided for {describe(open_)}: they beat SPTP on every set size in the study, but the largest "
+                         f"less than {PAPER_MULTIPLIER}× larger, over the whole 95 % interval.")  # fmt: skip
+        if bound:
+            words.append(f"Undecided for {describe(bound)}: they beat SPTP on every set size in the study, but the largest "
                          f"is less than {PAPER_MULTIPLIER}·N, so the multiplier is only a lower bound.")  # fmt: skip
+        if wide:
+            words.append(f"Undecided for {describe(wide)}: the estimate is below {PAPER_MULTIPLIER}×, but its interval "
+                         "reaches the largest set size, where the multiplier is only a bound.")  # fmt: skip
+        if all(m["cap"] < PAPER_MULTIPLIER for m in mult):
+            words.append(f"The study's largest SPTP set is under {PAPER_MULTIPLIER}·N for every N, so it can refute the "
+                         f"~{PAPER_MULTIPLIER}× claim but never confirm it.")  # fmt: skip
     if not words:
         words.append("Too few cells for a comparison (SPTP and an unpaired paradigm at the same N are needed).")
     return "**In plain words.** " + " ".join(words) + "\n"
@@ -365,6 +381,7 @@ def _q3(d: _Data) -> str:
         return head + "\n_No cells in this section._\n"
     out = [head]
     rows, words = [], []
+    metrics = [d.primary] + [m for m in CLAIM_METRICS if m in d.metrics and m != d.primary]  # the paper's claim: MI and VIF
     for (model, n, budget, ir, vis, paradigm, test), cells in cross.groupby(
         ["model", "n", "budget", "ir", "vis", "paradigm", "test_set"], sort=True
     ):
@@ -372,27 +389,30 @@ def _q3(d: _Data) -> str:
                           & (d.single.paradigm == "sptp") & (d.single.test_set == test)]  # fmt: skip
         base, other = _same_seeds(single[single.ir == ir], cells), _same_seeds(single[single.ir == vis], cells)
         mean = cells[d.primary].mean()
-        p, _, diff = _paired(d, cells, base, test, d.primary) if not base.empty else (math.nan, 0, math.nan)
+        p, _, _ = _paired(d, cells, base, test, d.primary) if not base.empty else (math.nan, 0, math.nan)
         rows.append([model, n, f"{ir} × {vis}", paradigm.upper(), test, _fmt(mean),
                      _fmt(base[d.primary].mean()) if not base.empty else "–",
                      _fmt(other[d.primary].mean()) if not other.empty else "–", _fmt(p)])  # fmt: skip
-        if not base.empty:
-            verdict = _versus(diff, p, lower="does not beat")
-            words.append(
-                f"On {test}, {paradigm.upper()} {ir}×{vis} {verdict} SPTP on {ir} ({d.primary} {_fmt(mean)} vs {_fmt(base[d.primary].mean())}, p={_fmt(p)})."
-            )
-        if not other.empty:
-            p_b, _, diff_b = _paired(d, cells, other, test, d.primary)
-            words.append(
-                f"Against SPTP on {vis} it {_versus(diff_b, p_b, lower='does not beat')} ({_fmt(other[d.primary].mean())}, p={_fmt(p_b)})."
-            )
+        for metric in metrics:
+            words += _q3_words(d, cells, base, other, test, metric)
     out.append(_table(["model", "N", "IR × VIS", "paradigm", "test set", d.primary, "SPTP on A", "SPTP on B", "p vs SPTP A"], rows))
-    claim_metrics = [m for m in ("MI", "VIF") if m in d.metrics]
     out.append("**In plain words.** " + (" ".join(words) or "No matching SPTP cells to compare with.")
-               + f" The paper claims cross-dataset APTP beats single-dataset SPTP on {' and '.join(claim_metrics) or 'MI and VIF'} "
-               f"(here {d.primary}; MI is in `results.csv`); where a sentence says *does not beat*, that claim did not hold here, "
-               "and *not significant* means this study cannot tell.\n")  # fmt: skip
+               + f" The paper claims cross-dataset APTP beats single-dataset SPTP on {' and '.join(metrics)}; where a sentence "
+               "says *does not beat*, that claim did not hold here, and *not significant* means this study cannot tell.\n")  # fmt: skip
     return "\n".join(out)
+
+
+def _q3_words(d: _Data, cells: pd.DataFrame, base: pd.DataFrame, other: pd.DataFrame, test: str, metric: str) -> list[str]:
+    """One cross-dataset cell group against SPTP on A (``base``) and on B (``other``) on one test set and metric."""
+    first = cells.iloc[0]
+    words = []
+    for name, sptp in ((first.ir, base), (first.vis, other)):
+        if sptp.empty:
+            continue
+        p, _, diff = _paired(d, cells, sptp, test, metric)
+        words.append(f"On {test}, {first.paradigm.upper()} {first.ir}×{first.vis} {_versus(diff, p, lower='does not beat')} "
+                     f"SPTP on {name} ({metric} {_fmt(cells[metric].mean())} vs {_fmt(sptp[metric].mean())}, p={_fmt(p)}).")  # fmt: skip
+    return words
 
 
 def _same_seeds(frame: pd.DataFrame, cells: pd.DataFrame) -> pd.DataFrame:

@@ -88,3 +88,27 @@ def data_multiplier(n: float, score: float, sptp_n: Sequence[float], sptp_scores
             t = 0.0 if y0 == y1 else (score - y0) / (y1 - y0)
             return float(math.exp(xs[i] + t * (xs[i + 1] - xs[i])) / n), ""
     return float(math.exp(xs[0]) / n), ""  # a single SPTP point equal to score
+
+
+def data_multiplier_ci(n: float, scores: Sequence[float], sptp: dict[float, Sequence[float]], seed: int = 0,
+                       resamples: int = BOOTSTRAP_RESAMPLES, confidence: float = CONFIDENCE) -> tuple[float, float]:  # fmt: skip
+    """Percentile bootstrap interval of :func:`data_multiplier` over seeds.
+
+    ``scores``: the unpaired paradigm's per-seed scores at ``n`` base pairs; ``sptp``: SPTP's
+    per-seed scores by set size. Each resample draws seeds with replacement for the paradigm
+    and, independently, at every SPTP set size, and recomputes the multiplier (bounded values,
+    ``>``/``<``, count at their bound, so an interval reaching the study's largest or smallest
+    set is a bound too). One seed everywhere gives a zero-width interval.
+    """
+    rng = np.random.default_rng(seed)
+    x = np.asarray(scores, dtype=np.float64)
+    sizes = sorted(sptp)
+    curves = [np.asarray(sptp[s], dtype=np.float64) for s in sizes]
+    values = np.empty(resamples)
+    for i in range(resamples):
+        score = x[rng.integers(0, x.size, x.size)].mean()
+        curve = [c[rng.integers(0, c.size, c.size)].mean() for c in curves]
+        values[i] = data_multiplier(n, score, sizes, curve)[0]
+    alpha = (1 - confidence) / 2
+    low, high = np.quantile(values, [alpha, 1 - alpha])
+    return float(low), float(high)

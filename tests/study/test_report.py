@@ -1,5 +1,5 @@
 """report.md's plain words from hand-made data files: the flatness check, iterations against
-diversity (Q2), significance in Q3, and the runner's ETA."""
+diversity (Q2), significance in Q3, the data multiplier's interval, Q5, and the runner's ETA."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ import pytest
 from ivif.study.collect import AXES, CURVES, NUMBERS, PER_IMAGE, RESULTS, STUDY_JSON
 from ivif.study.report import late_share, render
 from ivif.study.runner import Progress
+from ivif.study.stats import data_multiplier
 
 METRICS = ["VIF"]
 IMAGES = [f"img{i:02d}" for i in range(12)]
@@ -143,7 +144,7 @@ def test_cells_trained_on_another_dataset_stay_out_of_q1_and_are_q3s_sptp_on_b(t
     q3 = _section(text, "## Q3")
     assert f"| cnn | 8 | a × b | APTP | a | {cross} | {sptp} | {sptp_b} |" in q3
     assert "APTP a×b does not beat SPTP on a" in q3
-    assert f"Against SPTP on b it beats ({sptp_b}" in q3
+    assert f"On a, APTP a×b beats SPTP on b (VIF {cross} vs {sptp_b}" in q3
 
 
 def test_q5_compares_models_at_equal_steps_on_the_n_they_share(tmp_path):
@@ -157,3 +158,18 @@ def test_q5_compares_models_at_equal_steps_on_the_n_they_share(tmp_path):
     assert "(N = 8): cnn 0.0300 (significant gains in 1 of 1" in q5  # N=2's 0.1 gain is cnn-only: not averaged in
     assert "gan 0.0200" in q5 and "the GAN gains less than the other models, as the paper says" in q5
     assert "With 1 seed per cell this is a weak test." in q5
+
+
+def test_data_multiplier_refutes_only_when_the_whole_interval_is_below_100x(tmp_path):
+    cells = [_cell("s" * 64, "sptp", "equal", 500, _scores(0.50), n="2"), _cell("t" * 64, "sptp", "equal", 500, _scores(0.52), n="8"),
+             _cell("u" * 64, "sptp", "equal", 500, _scores(0.60), n="400"),
+             _cell("a" * 64, "aptp", "equal", 500, _scores(0.51), n="2")]  # fmt: skip
+    q1 = _section(render(_write_folder(tmp_path / "r", cells)).read_text(), "## Q1")
+    value = data_multiplier(2, float(np.mean(_scores(0.51))), [2, 8, 400], [float(np.mean(_scores(b))) for b in (0.50, 0.52, 0.60)])[0]
+    assert f"| cnn | a | APTP | 2 | {value:.3f}× | [{value:.3f}, {value:.3f}] |" in q1  # one seed: no spread
+    assert f"It did **not** hold for APTP N=2 on a ({value:.3f}× [" in q1
+    assert "can refute" not in q1  # 400 base pairs reach 100·N at N=2
+    # with only 8 base pairs at most, 100·N is out of reach: the report says it can only refute
+    small = [c for c in cells if c["n"] != "400"]
+    q1 = _section(render(_write_folder(tmp_path / "r2", small)).read_text(), "## Q1")
+    assert "so it can refute the ~100× claim but never confirm it" in q1

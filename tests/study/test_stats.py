@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from ivif.study.stats import bootstrap_mean_ci, data_multiplier, holm, wilcoxon_paired
+from ivif.study.stats import bootstrap_mean_ci, data_multiplier, data_multiplier_ci, holm, wilcoxon_paired
 
 
 def test_wilcoxon_matches_scipy():
@@ -62,3 +62,14 @@ def test_data_multiplier_interpolates_on_log_n():
     assert note == ">" and value == pytest.approx(100.0)
     value, note = data_multiplier(8, 0.3, [2, 200], [0.4, 0.6])
     assert note == "<" and value == pytest.approx(0.25)
+
+
+def test_data_multiplier_interval_over_seeds():
+    # one seed everywhere: no spread, the interval is the point value
+    assert data_multiplier_ci(2, [0.5], {2: [0.4], 200: [0.6]}) == pytest.approx((10.0, 10.0))
+    # seeds that straddle the curve: the interval holds the point value and stays within the study's bounds
+    scores, sptp = [0.45, 0.5, 0.55], {2: [0.38, 0.4, 0.42], 200: [0.58, 0.6, 0.62]}
+    value, _ = data_multiplier(2, 0.5, [2, 200], [0.4, 0.6])
+    low, high = data_multiplier_ci(2, scores, sptp, resamples=500)
+    assert 2 / 2 <= low < value < high <= 200 / 2
+    assert data_multiplier_ci(2, scores, sptp, seed=1, resamples=500) == data_multiplier_ci(2, scores, sptp, seed=1, resamples=500)
