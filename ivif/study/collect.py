@@ -46,6 +46,12 @@ NUMBERS = ("commit", "n_base", "steps", "batch_size", "pairs_seen", "pairs_per_e
 PRIMARY_METRICS = ("VIF", "Qabf", "MI", "SSIM")  # the first present is the report's headline metric
 
 
+def primary_metric(study: Study) -> str:
+    """The report's headline metric: the first of PRIMARY_METRICS the study evaluates."""
+    metrics = list(study.evaluate_config().metrics)
+    return next((m for m in PRIMARY_METRICS if m in metrics), metrics[0])
+
+
 def control_budget(study: Study) -> str | None:
     """The equal-steps budget (``steps: S`` with no SPTP factor) Q1 compares under."""
     for name, budget in study.budgets.items():
@@ -90,7 +96,7 @@ def collect(study: Study, cells: list[Cell] | None = None) -> Path:
     _write_csv(out / PER_IMAGE, ["cell_id", "test_set", "image", *metrics], image_rows)
     _write_csv(out / CURVES, ["cell_id", "step", "loss_total"], curve_rows)
     meta = {"name": study.name, "study_file": _relative(study.path, study.root), "report_dir": _relative(out, study.root), "commit": git_commit(study.root), "metrics": metrics,
-            "primary_metric": next((m for m in PRIMARY_METRICS if m in metrics), metrics[0]),
+            "primary_metric": primary_metric(study),
             "control_budget": control_budget(study), "train_dataset": study.train_dataset,
             "test_sets": list(study.test_sets), "ood_test_sets": [t for t in study.test_sets if study.datasets[t].test_only]}  # fmt: skip
     atomic_write_text(out / STUDY_JSON, json.dumps(meta, indent=2, sort_keys=True) + "\n")
@@ -243,8 +249,7 @@ def files_to_keep(study: Study, cells: list[Cell] | None = None) -> list[Path]:
     choice = _gallery_choice(study, cells)
     shown: dict[str, set[str] | None] = {}  # test set -> the images its strip shows (None: not known yet, keep all)
     if choice:
-        metrics = list(study.evaluate_config().metrics)
-        metric = next((m for m in PRIMARY_METRICS if m in metrics), metrics[0])
+        metric = primary_metric(study)
         complete = "sptp" in choice[0] and "aptp" in choice[0]
         for test in study.test_sets:
             picks = _gallery_picks(study, choice[0], test, metric)
@@ -253,8 +258,7 @@ def files_to_keep(study: Study, cells: list[Cell] | None = None) -> list[Path]:
     scenes = _scene_choice(study, cells)
     scene_ids, scene_picks = {c.id for c in scenes}, {}
     if scenes:
-        metrics = list(study.evaluate_config().metrics)
-        metric = next((m for m in PRIMARY_METRICS if m in metrics), metrics[0])
+        metric = primary_metric(study)
         scene_picks = {test: {name for _, name in _scene_picks(study, scenes, test, metric)} for test in study.test_sets}
     for cell in cells:
         folder = cell_dir(study, cell)

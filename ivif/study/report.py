@@ -639,11 +639,20 @@ def late_share(losses: np.ndarray) -> float:
     x = np.asarray(losses, dtype=np.float64)
     if x.size < 4:
         return math.nan
-    w = max(1, int(round(CURVE_TAIL * x.size)))
-    end = x[-w:].mean()
+    w = _tail_width(x.size)
+    end = _tail_mean(x)
     mid = x[max(0, x.size // 2 - w // 2) : x.size // 2 - w // 2 + w].mean()
     total = x[0] - end
     return float((mid - end) / total) if total > 0 else math.nan
+
+
+def _tail_width(points: int) -> int:
+    return max(1, int(round(CURVE_TAIL * points)))
+
+
+def _tail_mean(losses: np.ndarray) -> float:
+    """The end of a curve: the mean of its last ``CURVE_TAIL`` of points."""
+    return float(np.asarray(losses, dtype=np.float64)[-_tail_width(len(losses)) :].mean())
 
 
 def _longer_run_words(d: _Data, cells: pd.DataFrame) -> str:
@@ -658,8 +667,7 @@ def _longer_run_words(d: _Data, cells: pd.DataFrame) -> str:
         at_base = curve[curve.step <= base_steps].loss_total.to_numpy()
         if len(at_base) < 4 or len(curve) < 4:
             continue
-        w = max(1, int(round(CURVE_TAIL * len(at_base))))
-        before, after = at_base[-w:].mean(), curve.loss_total.to_numpy()[-max(1, int(round(CURVE_TAIL * len(curve)))) :].mean()
+        before, after = _tail_mean(at_base), _tail_mean(curve.loss_total.to_numpy())
         words.append(f"{info.label} ({int(info.steps)} steps): the loss fell a further {_fmt(100 * (before - after) / before, 2)} % "
                      f"after step {int(base_steps)}")  # fmt: skip
     if not words:
